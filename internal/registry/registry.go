@@ -136,3 +136,9 @@ func (r *Registry) ListTags(ctx context.Context, repo, after string, n int) ([]s
 func (r *Registry) ListReferrers(ctx context.Context, repo string, dgst digest.Digest, artifactType string) (Referrers, error) {
 	panic("TODO")
 }
+
+// ReclaimStaleUploads removes upload sessions idle for longer than the upload
+// TTL, with their bytes. It returns how many sessions were reclaimed.
+func (r *Registry) ReclaimStaleUploads(ctx context.Context) (int, error) {
+	panic("TODO")
+}
