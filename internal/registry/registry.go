@@ -6,11 +6,10 @@ package registry
 
 import (
 	"context"
-	"io"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/meta"
@@ -48,97 +47,70 @@ func New(m meta.Store, b blob.Store, cfg Config, log *slog.Logger) *Registry {
 	return &Registry{meta: m, blobs: b, cfg: cfg, log: log}
 }
 
-// Catalog lists repository names in lexical order after the given name.
+func (r *Registry) now() time.Time { return r.cfg.Now().UTC() }
+
+// Catalog lists repository names in lexical order after the given name;
+// n < 0 means all.
 func (r *Registry) Catalog(ctx context.Context, after string, n int) ([]string, error) {
-	panic("TODO")
+	if n == 0 {
+		return []string{}, nil
+	}
+	repos, err := r.meta.ListRepositories(ctx, after, max(n, 0))
+	if err != nil {
+		return nil, internal(err, "list repositories")
+	}
+	names := make([]string, len(repos))
+	for i, repo := range repos {
+		names[i] = repo.Name
+	}
+	return names, nil
 }
 
-// StatBlob reports a blob linked into repo.
-func (r *Registry) StatBlob(ctx context.Context, repo string, dgst digest.Digest) (BlobInfo, error) {
-	panic("TODO")
+// repositoryForRead validates name and confirms the repository exists.
+func (r *Registry) repositoryForRead(ctx context.Context, name string) error {
+	if err := ValidateRepositoryName(name); err != nil {
+		return err
+	}
+	if _, err := r.meta.GetRepository(ctx, name); err != nil {
+		return r.repoErr(err, name)
+	}
+	return nil
 }
 
-// OpenBlob opens a blob linked into repo. The reader is an *os.File on the
-// filesystem store so callers can serve it with sendfile.
-func (r *Registry) OpenBlob(ctx context.Context, repo string, dgst digest.Digest) (io.ReadSeekCloser, BlobInfo, error) {
-	panic("TODO")
+// repositoryForPush validates name and returns the repository, creating it
+// when the registry creates repositories on push. It runs inside the push's
+// transaction when q is one.
+func (r *Registry) repositoryForPush(ctx context.Context, q meta.Queries, name string) (*meta.Repository, error) {
+	if err := ValidateRepositoryName(name); err != nil {
+		return nil, err
+	}
+	repo, err := q.GetRepository(ctx, name)
+	if err == nil {
+		return repo, nil
+	}
+	if !errors.Is(err, meta.ErrNotFound) || !r.cfg.CreateOnPush {
+		return nil, r.repoErr(err, name)
+	}
+	repo = &meta.Repository{Name: name, CreatedAt: r.now(), Settings: []byte("{}")}
+	if err := q.CreateRepository(ctx, repo); err != nil && !errors.Is(err, meta.ErrExists) {
+		return nil, internal(err, "create repository %s", name)
+	}
+	r.log.InfoContext(ctx, "repository created on push", "repository", name)
+	return repo, nil
 }
 
-// DeleteBlob unlinks a blob from repo. Bytes are reclaimed by garbage collection.
-func (r *Registry) DeleteBlob(ctx context.Context, repo string, dgst digest.Digest) error {
-	panic("TODO")
+// repoErr maps a failed repository lookup.
+func (r *Registry) repoErr(err error, name string) error {
+	if errors.Is(err, meta.ErrNotFound) {
+		return &Error{Kind: KindNameUnknown, Message: fmt.Sprintf("The repository with name '%s' does not exist in the registry", name), Detail: map[string]string{"name": name}}
+	}
+	return internal(err, "get repository %s", name)
 }
 
-// MountBlob links a blob that already exists in repository from (or anywhere
-// in the registry when from is empty) into repo, without copying bytes.
-// It returns KindBlobUnknown when there is nothing to mount.
-func (r *Registry) MountBlob(ctx context.Context, repo, from string, dgst digest.Digest) (BlobInfo, error) {
-	panic("TODO")
-}
-
-// StartUpload opens an upload session in repo.
-func (r *Registry) StartUpload(ctx context.Context, repo string) (UploadStatus, error) {
-	panic("TODO")
-}
-
-// GetUpload reports an upload session's progress.
-func (r *Registry) GetUpload(ctx context.Context, repo, id string) (UploadStatus, error) {
-	panic("TODO")
-}
-
-// AppendUpload appends body to an upload. offset is where the chunk claims to
-// start (from Content-Range), or -1 when the client sent no range; a chunk
-// that does not start at the current offset fails with KindRangeInvalid.
-func (r *Registry) AppendUpload(ctx context.Context, repo, id string, offset int64, body io.Reader) (UploadStatus, error) {
-	panic("TODO")
-}
-
-// CompleteUpload appends an optional final chunk (body may be nil), verifies
-// the content against dgst, and commits the blob into repo.
-func (r *Registry) CompleteUpload(ctx context.Context, repo, id string, offset int64, body io.Reader, dgst digest.Digest) (BlobInfo, error) {
-	panic("TODO")
-}
-
-// CancelUpload abandons an upload session and releases its bytes.
-func (r *Registry) CancelUpload(ctx context.Context, repo, id string) error {
-	panic("TODO")
-}
-
-// PutBlob stores a whole blob in one call (monolithic upload).
-func (r *Registry) PutBlob(ctx context.Context, repo string, dgst digest.Digest, body io.Reader) (BlobInfo, error) {
-	panic("TODO")
-}
-
-// GetManifest resolves reference (a tag or a digest) in repo.
-func (r *Registry) GetManifest(ctx context.Context, repo, reference string) (*Manifest, error) {
-	panic("TODO")
-}
-
-// PutManifest validates and stores a manifest under reference (a tag or its
-// digest) and additionally under every tag in extraTags.
-func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType string, content []byte, extraTags []string) (PutManifestResult, error) {
-	panic("TODO")
-}
-
-// DeleteManifest deletes a manifest when reference is a digest, or only the
-// tag when reference is a tag.
-func (r *Registry) DeleteManifest(ctx context.Context, repo, reference string) error {
-	panic("TODO")
-}
-
-// ListTags lists repo's tags in lexical order after the given tag; n <= 0 means all.
-func (r *Registry) ListTags(ctx context.Context, repo, after string, n int) ([]string, error) {
-	panic("TODO")
-}
-
-// ListReferrers lists the manifests in repo whose subject is dgst, optionally
-// filtered by artifactType.
-func (r *Registry) ListReferrers(ctx context.Context, repo string, dgst digest.Digest, artifactType string) (Referrers, error) {
-	panic("TODO")
-}
-
-// ReclaimStaleUploads removes upload sessions idle for longer than the upload
-// TTL, with their bytes. It returns how many sessions were reclaimed.
-func (r *Registry) ReclaimStaleUploads(ctx context.Context) (int, error) {
-	panic("TODO")
+// internal wraps an unexpected store failure.
+func internal(err error, format string, args ...any) error {
+	if e, ok := AsError(err); ok {
+		return e
+	}
+	return &Error{Kind: KindInternal, Message: fmt.Sprintf(format, args...), Err: err}
 }

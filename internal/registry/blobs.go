@@ -1,0 +1,443 @@
+package registry
+
+import (
+	"context"
+	"encoding"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-registry/berth/internal/blob"
+	"github.com/berth-registry/berth/internal/meta"
+)
+
+// StatBlob reports a blob linked into repo.
+func (r *Registry) StatBlob(ctx context.Context, repo string, dgst digest.Digest) (BlobInfo, error) {
+	b, err := r.repositoryBlob(ctx, repo, dgst)
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	return BlobInfo{Digest: b.Digest, Size: b.Size}, nil
+}
+
+// repositoryBlob finds a blob linked into repo; the repository's existence
+// is only checked on the miss path, to keep the hit path one query.
+func (r *Registry) repositoryBlob(ctx context.Context, repo string, dgst digest.Digest) (*meta.Blob, error) {
+	if err := ValidateRepositoryName(repo); err != nil {
+		return nil, err
+	}
+	if err := dgst.Validate(); err != nil {
+		return nil, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
+	}
+	b, err := r.meta.GetRepositoryBlob(ctx, repo, dgst)
+	if err == nil {
+		return b, nil
+	}
+	if !errors.Is(err, meta.ErrNotFound) {
+		return nil, internal(err, "get blob %s in %s", dgst, repo)
+	}
+	if err := r.repositoryForRead(ctx, repo); err != nil {
+		return nil, err
+	}
+	return nil, errBlobUnknown(dgst)
+}
+
+func errBlobUnknown(dgst digest.Digest) *Error {
+	return &Error{Kind: KindBlobUnknown, Message: fmt.Sprintf("blob %s is not known to this repository", dgst), Detail: map[string]string{"digest": dgst.String()}}
+}
+
+// OpenBlob opens a blob linked into repo. The reader is an *os.File on the
+// filesystem store so callers can serve it with sendfile.
+func (r *Registry) OpenBlob(ctx context.Context, repo string, dgst digest.Digest) (io.ReadSeekCloser, BlobInfo, error) {
+	b, err := r.repositoryBlob(ctx, repo, dgst)
+	if err != nil {
+		return nil, BlobInfo{}, err
+	}
+	rc, size, err := r.blobs.Open(ctx, b.Digest)
+	if errors.Is(err, blob.ErrNotFound) {
+		// Metadata says it exists but the bytes are gone: an operator-level fault.
+		r.log.ErrorContext(ctx, "blob missing from blob store", "repository", repo, "digest", dgst)
+		return nil, BlobInfo{}, errBlobUnknown(dgst)
+	}
+	if err != nil {
+		return nil, BlobInfo{}, internal(err, "open blob %s", dgst)
+	}
+	return rc, BlobInfo{Digest: b.Digest, Size: size}, nil
+}
+
+// DeleteBlob unlinks a blob from repo. Bytes are reclaimed by garbage collection.
+func (r *Registry) DeleteBlob(ctx context.Context, repo string, dgst digest.Digest) error {
+	if _, err := r.repositoryBlob(ctx, repo, dgst); err != nil {
+		return err
+	}
+	err := r.meta.UnlinkBlob(ctx, repo, dgst)
+	if errors.Is(err, meta.ErrNotFound) {
+		return errBlobUnknown(dgst)
+	}
+	if err != nil {
+		return internal(err, "unlink blob %s from %s", dgst, repo)
+	}
+	return nil
+}
+
+// MountBlob links a blob that already exists in repository from (or anywhere
+// in the registry when from is empty) into repo, without copying bytes.
+// It returns KindBlobUnknown when there is nothing to mount.
+func (r *Registry) MountBlob(ctx context.Context, repo, from string, dgst digest.Digest) (BlobInfo, error) {
+	if err := dgst.Validate(); err != nil {
+		return BlobInfo{}, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
+	}
+	if from != "" {
+		if err := ValidateRepositoryName(from); err != nil {
+			return BlobInfo{}, err
+		}
+	}
+	var info BlobInfo
+	err := r.meta.InTx(ctx, func(q meta.Queries) error {
+		if _, err := r.repositoryForPush(ctx, q, repo); err != nil {
+			return err
+		}
+		var b *meta.Blob
+		var err error
+		if from != "" {
+			b, err = q.GetRepositoryBlob(ctx, from, dgst)
+		} else {
+			b, err = q.GetBlob(ctx, dgst)
+		}
+		if errors.Is(err, meta.ErrNotFound) {
+			return errBlobUnknown(dgst)
+		}
+		if err != nil {
+			return internal(err, "look up blob %s to mount", dgst)
+		}
+		if err := q.LinkBlob(ctx, repo, dgst); err != nil {
+			return internal(err, "link blob %s into %s", dgst, repo)
+		}
+		info = BlobInfo{Digest: b.Digest, Size: b.Size}
+		return nil
+	})
+	return info, err
+}
+
+// StartUpload opens an upload session in repo.
+func (r *Registry) StartUpload(ctx context.Context, repo string) (UploadStatus, error) {
+	if _, err := r.repositoryForPush(ctx, r.meta, repo); err != nil {
+		return UploadStatus{}, err
+	}
+	id := uuid.NewString()
+	state, err := r.blobs.StartUpload(ctx, id)
+	if err != nil {
+		return UploadStatus{}, internal(err, "start upload")
+	}
+	h := digest.SHA256.Hash()
+	hs, err := marshalHash(h)
+	if err != nil {
+		return UploadStatus{}, err
+	}
+	now := r.now()
+	u := &meta.Upload{ID: id, Repository: repo, HashState: hs, Algorithm: digest.SHA256, BackendState: state, StartedAt: now, UpdatedAt: now}
+	if err := r.meta.CreateUpload(ctx, u); err != nil {
+		_ = r.blobs.AbortUpload(ctx, id, state)
+		return UploadStatus{}, internal(err, "record upload")
+	}
+	return UploadStatus{ID: id, Repository: repo}, nil
+}
+
+// GetUpload reports an upload session's progress.
+func (r *Registry) GetUpload(ctx context.Context, repo, id string) (UploadStatus, error) {
+	u, err := r.upload(ctx, repo, id)
+	if err != nil {
+		return UploadStatus{}, err
+	}
+	return UploadStatus{ID: u.ID, Repository: u.Repository, Offset: u.Offset}, nil
+}
+
+// upload loads a session and checks it belongs to repo and is still live.
+func (r *Registry) upload(ctx context.Context, repo, id string) (*meta.Upload, error) {
+	if err := ValidateRepositoryName(repo); err != nil {
+		return nil, err
+	}
+	u, err := r.meta.GetUpload(ctx, id)
+	if errors.Is(err, meta.ErrNotFound) || err == nil && (u.Repository != repo || r.now().Sub(u.UpdatedAt) > r.cfg.UploadTTL) {
+		return nil, &Error{Kind: KindBlobUploadUnknown, Message: "upload " + quoteTrunc(id) + " is unknown or has expired", Detail: map[string]string{"uuid": id}}
+	}
+	if err != nil {
+		return nil, internal(err, "get upload")
+	}
+	return u, nil
+}
+
+// AppendUpload appends body to an upload. offset is where the chunk claims to
+// start (from Content-Range), or -1 when the client sent no range; a chunk
+// that does not start at the current offset fails with KindRangeInvalid.
+func (r *Registry) AppendUpload(ctx context.Context, repo, id string, offset int64, body io.Reader) (UploadStatus, error) {
+	u, err := r.upload(ctx, repo, id)
+	if err != nil {
+		return UploadStatus{}, err
+	}
+	if err := r.appendChunk(ctx, u, offset, body); err != nil {
+		return UploadStatus{ID: u.ID, Repository: u.Repository, Offset: u.Offset}, err
+	}
+	return UploadStatus{ID: u.ID, Repository: u.Repository, Offset: u.Offset}, nil
+}
+
+// appendChunk streams body into the upload while hashing it (one pass), then
+// records the new offset and hash state. On failure u is left unchanged and
+// nothing past the old offset counts.
+func (r *Registry) appendChunk(ctx context.Context, u *meta.Upload, offset int64, body io.Reader) error {
+	if offset >= 0 && offset != u.Offset {
+		return &Error{Kind: KindRangeInvalid, Message: fmt.Sprintf("chunk starts at byte %d but the upload holds %d bytes", offset, u.Offset), Detail: map[string]int64{"offset": u.Offset}}
+	}
+	h, err := unmarshalHash(u.Algorithm, u.HashState)
+	if err != nil {
+		return err
+	}
+	src := &clientReader{r: io.TeeReader(body, h)}
+	n, state, err := r.blobs.WriteUpload(ctx, u.ID, u.BackendState, u.Offset, src)
+	if err != nil {
+		return uploadWriteErr(err, src, u.ID)
+	}
+	hs, err := marshalHash(h)
+	if err != nil {
+		return err
+	}
+	next := *u
+	next.Offset += n
+	next.HashState = hs
+	next.BackendState = state
+	next.UpdatedAt = r.now()
+	if err := r.meta.UpdateUpload(ctx, &next, u.Offset); err != nil {
+		if errors.Is(err, meta.ErrConflict) {
+			return Errorf(KindBlobUploadInvalid, "upload %s was modified concurrently", quoteTrunc(u.ID))
+		}
+		return internal(err, "record upload progress")
+	}
+	*u = next
+	return nil
+}
+
+// CompleteUpload appends an optional final chunk (body may be nil), verifies
+// the content against dgst, and commits the blob into repo.
+func (r *Registry) CompleteUpload(ctx context.Context, repo, id string, offset int64, body io.Reader, dgst digest.Digest) (BlobInfo, error) {
+	if err := dgst.Validate(); err != nil {
+		return BlobInfo{}, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
+	}
+	u, err := r.upload(ctx, repo, id)
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	if body != nil {
+		if err := r.appendChunk(ctx, u, offset, body); err != nil {
+			return BlobInfo{}, err
+		}
+	}
+	got, err := r.uploadDigest(ctx, u, dgst.Algorithm())
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	if got != dgst {
+		// A mismatch ends the session: nothing of it stays behind.
+		r.dropUpload(ctx, u)
+		return BlobInfo{}, &Error{Kind: KindDigestInvalid, Message: fmt.Sprintf("uploaded content has digest %s, not %s", got, dgst), Detail: map[string]string{"digest": dgst.String()}}
+	}
+	if err := r.blobs.CommitUpload(ctx, u.ID, u.BackendState, u.Offset, dgst); err != nil {
+		return BlobInfo{}, internal(err, "commit blob %s", dgst)
+	}
+	info := BlobInfo{Digest: dgst, Size: u.Offset}
+	err = r.meta.InTx(ctx, func(q meta.Queries) error {
+		if err := q.DeleteUpload(ctx, u.ID); err != nil && !errors.Is(err, meta.ErrNotFound) {
+			return internal(err, "delete upload")
+		}
+		return r.linkNewBlob(ctx, q, repo, info)
+	})
+	return info, err
+}
+
+// uploadDigest returns the digest of everything uploaded so far with the
+// given algorithm: from the running hash when the algorithm matches (the
+// common case), else by reading the bytes back once.
+func (r *Registry) uploadDigest(ctx context.Context, u *meta.Upload, alg digest.Algorithm) (digest.Digest, error) {
+	if alg == u.Algorithm {
+		h, err := unmarshalHash(u.Algorithm, u.HashState)
+		if err != nil {
+			return "", err
+		}
+		return digest.NewDigest(alg, h), nil
+	}
+	rc, err := r.blobs.ReadUpload(ctx, u.ID, u.BackendState, u.Offset)
+	if err != nil {
+		return "", internal(err, "read upload back")
+	}
+	defer rc.Close()
+	d, err := alg.FromReader(rc)
+	if err != nil {
+		return "", internal(err, "hash upload")
+	}
+	return d, nil
+}
+
+// linkNewBlob records committed bytes and links them into repo.
+func (r *Registry) linkNewBlob(ctx context.Context, q meta.Queries, repo string, info BlobInfo) error {
+	if _, err := r.repositoryForPush(ctx, q, repo); err != nil {
+		return err
+	}
+	if err := q.PutBlob(ctx, meta.Blob{Digest: info.Digest, Size: info.Size, CreatedAt: r.now()}); err != nil {
+		return internal(err, "record blob %s", info.Digest)
+	}
+	if err := q.LinkBlob(ctx, repo, info.Digest); err != nil {
+		return internal(err, "link blob %s into %s", info.Digest, repo)
+	}
+	return nil
+}
+
+// CancelUpload abandons an upload session and releases its bytes.
+func (r *Registry) CancelUpload(ctx context.Context, repo, id string) error {
+	u, err := r.upload(ctx, repo, id)
+	if err != nil {
+		return err
+	}
+	r.dropUpload(ctx, u)
+	return nil
+}
+
+// dropUpload deletes a session and its bytes, logging (not returning)
+// failures: the janitor retries whatever is left.
+func (r *Registry) dropUpload(ctx context.Context, u *meta.Upload) {
+	if err := r.meta.DeleteUpload(ctx, u.ID); err != nil && !errors.Is(err, meta.ErrNotFound) {
+		r.log.WarnContext(ctx, "delete upload session", "upload", u.ID, "error", err)
+	}
+	if err := r.blobs.AbortUpload(ctx, u.ID, u.BackendState); err != nil {
+		r.log.WarnContext(ctx, "release upload bytes", "upload", u.ID, "error", err)
+	}
+}
+
+// PutBlob stores a whole blob in one call (monolithic upload). It keeps no
+// session in the metadata store: a crash midway leaves only upload bytes,
+// which the janitor reclaims.
+func (r *Registry) PutBlob(ctx context.Context, repo string, dgst digest.Digest, body io.Reader) (BlobInfo, error) {
+	if err := dgst.Validate(); err != nil {
+		return BlobInfo{}, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
+	}
+	if _, err := r.repositoryForPush(ctx, r.meta, repo); err != nil {
+		return BlobInfo{}, err
+	}
+	id := uuid.NewString()
+	state, err := r.blobs.StartUpload(ctx, id)
+	if err != nil {
+		return BlobInfo{}, internal(err, "start upload")
+	}
+	h := dgst.Algorithm().Hash()
+	src := &clientReader{r: io.TeeReader(body, h)}
+	n, state, err := r.blobs.WriteUpload(ctx, id, state, 0, src)
+	if err != nil {
+		err = uploadWriteErr(err, src, id)
+	}
+	if err == nil && digest.NewDigest(dgst.Algorithm(), h) != dgst {
+		err = &Error{Kind: KindDigestInvalid, Message: fmt.Sprintf("uploaded content has digest %s, not %s", digest.NewDigest(dgst.Algorithm(), h), dgst), Detail: map[string]string{"digest": dgst.String()}}
+	}
+	if err == nil {
+		err = r.blobs.CommitUpload(ctx, id, state, n, dgst)
+	}
+	if err != nil {
+		if abortErr := r.blobs.AbortUpload(ctx, id, state); abortErr != nil {
+			r.log.WarnContext(ctx, "release upload bytes", "upload", id, "error", abortErr)
+		}
+		return BlobInfo{}, internal(err, "store blob %s", dgst)
+	}
+	info := BlobInfo{Digest: dgst, Size: n}
+	return info, r.meta.InTx(ctx, func(q meta.Queries) error { return r.linkNewBlob(ctx, q, repo, info) })
+}
+
+// ReclaimStaleUploads removes upload sessions idle for longer than the upload
+// TTL, with their bytes. It returns how many sessions were reclaimed.
+func (r *Registry) ReclaimStaleUploads(ctx context.Context) (int, error) {
+	cutoff := r.now().Add(-r.cfg.UploadTTL)
+	reclaimed := 0
+	for {
+		stale, err := r.meta.ListStaleUploads(ctx, cutoff, 100)
+		if err != nil {
+			return reclaimed, internal(err, "list stale uploads")
+		}
+		for i := range stale {
+			r.dropUpload(ctx, &stale[i])
+			reclaimed++
+		}
+		if len(stale) < 100 {
+			break
+		}
+	}
+	// Bytes left by sessions that never reached the metadata store (a crash
+	// between creating the file and recording the session, or a monolithic
+	// upload cut short).
+	if sweeper, ok := r.blobs.(interface {
+		RemoveStaleUploadFiles(ctx context.Context, olderThan time.Time, keep func(id string) bool) (int, error)
+	}); ok {
+		_, err := sweeper.RemoveStaleUploadFiles(ctx, cutoff, func(id string) bool {
+			_, err := r.meta.GetUpload(ctx, id)
+			return err == nil || !errors.Is(err, meta.ErrNotFound)
+		})
+		if err != nil {
+			return reclaimed, internal(err, "sweep upload files")
+		}
+	}
+	return reclaimed, nil
+}
+
+func marshalHash(h hash.Hash) ([]byte, error) {
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok {
+		return nil, Errorf(KindInternal, "hash state cannot be saved")
+	}
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return nil, internal(err, "save hash state")
+	}
+	return b, nil
+}
+
+func unmarshalHash(alg digest.Algorithm, state []byte) (hash.Hash, error) {
+	if !alg.Available() {
+		return nil, Errorf(KindInternal, "upload uses unavailable digest algorithm %s", alg)
+	}
+	h := alg.Hash()
+	u, ok := h.(encoding.BinaryUnmarshaler)
+	if !ok {
+		return nil, Errorf(KindInternal, "hash state cannot be restored")
+	}
+	if err := u.UnmarshalBinary(state); err != nil {
+		return nil, internal(err, "restore hash state")
+	}
+	return h, nil
+}
+
+// clientReader remembers a failure reading the client's body, so a broken or
+// oversized request is told apart from a storage failure.
+type clientReader struct {
+	r   io.Reader
+	err error
+}
+
+func (c *clientReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
+}
+
+// uploadWriteErr classifies a failed blob-store write.
+func uploadWriteErr(err error, src *clientReader, id string) error {
+	switch {
+	case src.err != nil:
+		return &Error{Kind: KindBlobUploadInvalid, Message: "failed to receive upload data", Err: src.err}
+	case errors.Is(err, blob.ErrNotFound):
+		return &Error{Kind: KindBlobUploadUnknown, Message: "upload " + quoteTrunc(id) + " is unknown or has expired", Err: err}
+	default:
+		return internal(err, "write upload %s", id)
+	}
+}
