@@ -29,6 +29,8 @@ type PutManifestResult struct {
 	Digest digest.Digest
 	// Subject is the manifest's subject digest, if any (OCI-Subject header).
 	Subject digest.Digest
+	// Changed is false when the manifest and every tag were already in place.
+	Changed bool
 }
 
 // Referrers lists the descriptors of manifests whose subject is a given digest.

@@ -11,28 +11,28 @@ import (
 type Kind int
 
 const (
-	KindInternal          Kind = iota // unexpected failure: 500 / ServerException
-	KindNameInvalid                   // repository name fails validation
-	KindNameUnknown                   // repository does not exist
-	KindTagInvalid                    // tag fails validation
-	KindDigestInvalid                 // malformed digest, or content does not match it
-	KindBlobUnknown                   // blob not found in the repository
-	KindBlobUploadUnknown             // upload session not found or expired
-	KindBlobUploadInvalid             // upload session used wrongly (bad offset, bad range, ...)
-	KindRangeInvalid                  // chunk does not start at the current offset (416)
-	KindSizeInvalid                   // declared size does not match content
-	KindManifestUnknown               // manifest or tag not found
-	KindManifestInvalid               // manifest fails to parse or validate
-	KindManifestBlobUnknown           // manifest references a blob or child manifest that does not exist
-	KindManifestTooLarge              // manifest exceeds the 4 MiB limit
-	KindUnsupported                   // operation or media type not supported (e.g. schema1)
-	KindTagImmutable                  // tag exists in an immutable repository
-	KindRepositoryExists              // repository already exists
-	KindRepositoryNotEmpty            // repository still holds images
-	KindReferencedByIndex             // manifest is referenced by a manifest list / index
-	KindDenied                        // caller is not allowed
-	KindInvalidParameter              // generic bad input not covered by a specific kind
-	KindUnavailable                   // a backing store is temporarily unavailable; retryable
+	KindInternal            Kind = iota // unexpected failure: 500 / ServerException
+	KindNameInvalid                     // repository name fails validation
+	KindNameUnknown                     // repository does not exist
+	KindTagInvalid                      // tag fails validation
+	KindDigestInvalid                   // malformed digest, or content does not match it
+	KindBlobUnknown                     // blob not found in the repository
+	KindBlobUploadUnknown               // upload session not found or expired
+	KindBlobUploadInvalid               // upload session used wrongly (bad offset, bad range, ...)
+	KindRangeInvalid                    // chunk does not start at the current offset (416)
+	KindSizeInvalid                     // declared size does not match content
+	KindManifestUnknown                 // manifest or tag not found
+	KindManifestInvalid                 // manifest fails to parse or validate
+	KindManifestBlobUnknown             // manifest references a blob or child manifest that does not exist
+	KindManifestTooLarge                // manifest exceeds the 4 MiB limit
+	KindUnsupported                     // operation or media type not supported (e.g. schema1)
+	KindTagImmutable                    // tag exists in an immutable repository
+	KindRepositoryExists                // repository already exists
+	KindRepositoryNotEmpty              // repository still holds images
+	KindReferencedByIndex               // manifest is referenced by a manifest list / index
+	KindDenied                          // caller is not allowed
+	KindInvalidParameter                // generic bad input not covered by a specific kind
+	KindUnavailable                     // a backing store is temporarily unavailable; retryable
 )
 
 // Error is the domain error every core operation returns for expected failures.

@@ -33,7 +33,7 @@ func TestParseManifest(t *testing.T) {
 		{name: "content type with params", contentType: MediaTypeOCIManifest + "; charset=utf-8", body: image, mediaType: MediaTypeOCIManifest, blobs: 2, artifact: "application/vnd.oci.image.config.v1+json"},
 		{name: "media type mismatch", contentType: MediaTypeDockerManifest, body: image, kind: KindManifestInvalid},
 		{name: "docker schema2", contentType: MediaTypeDockerManifest,
-			body: `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"` + cfgDigest.String() + `","size":6},"layers":[]}`,
+			body:      `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"` + cfgDigest.String() + `","size":6},"layers":[]}`,
 			mediaType: MediaTypeDockerManifest, blobs: 1},
 		{name: "artifactType wins", contentType: MediaTypeOCIManifest,
 			body:      `{"schemaVersion":2,"artifactType":"application/x-sbom","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"` + cfgDigest.String() + `","size":6},"layers":[]}`,

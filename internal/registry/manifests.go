@@ -101,8 +101,15 @@ func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType
 		Annotations:  p.Annotations,
 		PushedAt:     now,
 	}
+	changed := false
 	err = r.meta.InTx(ctx, func(q meta.Queries) error {
-		if _, err := r.repositoryForPush(ctx, q, repo); err != nil {
+		changed = false
+		mr, err := r.repositoryForPush(ctx, q, repo)
+		if err != nil {
+			return err
+		}
+		settings, err := decodeRepository(mr)
+		if err != nil {
 			return err
 		}
 		refs, size, err := r.checkReferences(ctx, q, repo, p)
@@ -110,20 +117,37 @@ func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType
 			return err
 		}
 		m.ImageSize = size
-		if err := q.PutManifest(ctx, m, refs); err != nil {
-			return internal(err, "store manifest %s", dgst)
+		switch _, err := q.GetManifest(ctx, repo, dgst); {
+		case errors.Is(err, meta.ErrNotFound):
+			changed = true
+			if err := q.PutManifest(ctx, m, refs); err != nil {
+				return internal(err, "store manifest %s", dgst)
+			}
+		case err != nil:
+			return internal(err, "get manifest %s", dgst)
 		}
 		for _, t := range tags {
-			if _, err := q.SetTag(ctx, repo, t, dgst, now); err != nil {
+			if settings.TagIsImmutable(t) {
+				cur, err := q.GetTag(ctx, repo, t)
+				if err != nil && !errors.Is(err, meta.ErrNotFound) {
+					return internal(err, "get tag %s", t)
+				}
+				if err == nil && cur.Digest != dgst {
+					return &Error{Kind: KindTagImmutable, Message: fmt.Sprintf("The image tag '%s' already exists in the '%s' repository and cannot be overwritten because the repository is immutable.", t, repo), Detail: map[string]string{"tag": t}}
+				}
+			}
+			prev, err := q.SetTag(ctx, repo, t, dgst, now)
+			if err != nil {
 				return internal(err, "tag %s", t)
 			}
+			changed = changed || prev != dgst
 		}
 		return nil
 	})
 	if err != nil {
 		return PutManifestResult{}, err
 	}
-	return PutManifestResult{Digest: dgst, Subject: p.Subject}, nil
+	return PutManifestResult{Digest: dgst, Subject: p.Subject, Changed: changed}, nil
 }
 
 // checkReferences confirms, inside the push's transaction, that everything

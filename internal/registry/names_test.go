@@ -17,7 +17,7 @@ func TestValidateRepositoryName(t *testing.T) {
 		{"a.b_c__d--e/f0", true},
 		{"a---b", true},
 		{strings.Repeat("a", 256), true},
-		{"a", false},                     // ECR minimum is 2
+		{"a", false},                      // ECR minimum is 2
 		{strings.Repeat("a", 257), false}, // ECR maximum is 256
 		{"", false},
 		{"Upper", false},

@@ -21,6 +21,9 @@ type Config struct {
 	CreateOnPush bool
 	// UploadTTL is how long an idle upload session lives before it is reclaimed.
 	UploadTTL time.Duration
+	// RegistryID is the 12-digit account id that names this registry in
+	// messages (ECR wording: "in the registry with id '...'").
+	RegistryID string
 	// Now is the clock (tests inject one); defaults to time.Now.
 	Now func() time.Time
 }
@@ -102,7 +105,7 @@ func (r *Registry) repositoryForPush(ctx context.Context, q meta.Queries, name s
 // repoErr maps a failed repository lookup.
 func (r *Registry) repoErr(err error, name string) error {
 	if errors.Is(err, meta.ErrNotFound) {
-		return &Error{Kind: KindNameUnknown, Message: fmt.Sprintf("The repository with name '%s' does not exist in the registry", name), Detail: map[string]string{"name": name}}
+		return &Error{Kind: KindNameUnknown, Message: fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", name, r.cfg.RegistryID), Detail: map[string]string{"name": name}}
 	}
 	return internal(err, "get repository %s", name)
 }
