@@ -34,6 +34,7 @@ type Registry struct {
 	blobs blob.Store
 	cfg   Config
 	log   *slog.Logger
+	pulls *pullRecorder
 }
 
 // New builds the core over a metadata store and a blob store.
@@ -47,7 +48,7 @@ func New(m meta.Store, b blob.Store, cfg Config, log *slog.Logger) *Registry {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Registry{meta: m, blobs: b, cfg: cfg, log: log}
+	return &Registry{meta: m, blobs: b, cfg: cfg, log: log, pulls: &pullRecorder{}}
 }
 
 func (r *Registry) now() time.Time { return r.cfg.Now().UTC() }
