@@ -98,10 +98,16 @@ type Upload struct {
 
 // Queries are the operations available both directly on a Store and inside a
 // transaction.
+//
+// Beyond the per-method notes: LinkBlob, SetTag, PutManifest and CreateUpload
+// return ErrNotFound when what they attach to (repository, blob, manifest)
+// does not exist; UpdateUpload returns ErrNotFound for a missing session (not
+// ErrConflict, so callers do not retry it); ListTags and ListManifests return
+// an empty result for an unknown repository.
 type Queries interface {
 	// Repositories.
-	CreateRepository(ctx context.Context, repo *Repository) error // ErrExists
-	GetRepository(ctx context.Context, name string) (*Repository, error) // ErrNotFound
+	CreateRepository(ctx context.Context, repo *Repository) error                     // ErrExists
+	GetRepository(ctx context.Context, name string) (*Repository, error)              // ErrNotFound
 	UpdateRepositorySettings(ctx context.Context, name string, settings []byte) error // ErrNotFound
 	// DeleteRepository removes the repository with its manifests, tags, blob
 	// links and uploads. Blob bytes are left for garbage collection.
@@ -116,7 +122,7 @@ type Queries interface {
 	LinkBlob(ctx context.Context, repo string, dgst digest.Digest) error
 	// GetRepositoryBlob returns the blob only if it is linked into repo.
 	GetRepositoryBlob(ctx context.Context, repo string, dgst digest.Digest) (*Blob, error) // ErrNotFound
-	UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error // ErrNotFound
+	UnlinkBlob(ctx context.Context, repo string, dgst digest.Digest) error                 // ErrNotFound
 
 	// Manifests. PutManifest inserts the manifest with its references if it is
 	// not already stored (idempotent for the same digest).
@@ -138,7 +144,7 @@ type Queries interface {
 	// SetTag points tag at dgst (creating or moving it) and returns the previous target, if any.
 	SetTag(ctx context.Context, repo, tag string, dgst digest.Digest, at time.Time) (previous digest.Digest, err error)
 	GetTag(ctx context.Context, repo, tag string) (*TagInfo, error) // ErrNotFound
-	DeleteTag(ctx context.Context, repo, tag string) error // ErrNotFound
+	DeleteTag(ctx context.Context, repo, tag string) error          // ErrNotFound
 	// ListTags returns up to limit tags of repo in lexical order, after the given tag.
 	ListTags(ctx context.Context, repo, after string, limit int) ([]string, error)
 	// TagsOf returns the tags that point at dgst, in lexical order.
@@ -160,7 +166,8 @@ type Store interface {
 	// InTx runs fn in one serializable write transaction; if fn returns an
 	// error everything it did is rolled back. Invariants that span several
 	// reads and writes (reference integrity, tag immutability) are checked
-	// inside one InTx.
+	// inside one InTx. fn must use only q: calling Store methods inside it
+	// would wait on the store's single writer.
 	InTx(ctx context.Context, fn func(q Queries) error) error
 	Close() error
 }
