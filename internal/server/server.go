@@ -1,0 +1,278 @@
+// Package server wires Berth together: it opens the stores, builds the domain
+// core, mounts the API adapters behind one small middleware chain (request
+// id, recovery, access log, metrics) and runs the HTTP listener with a
+// graceful shutdown.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/berth-registry/berth/internal/blob"
+	"github.com/berth-registry/berth/internal/blob/fs"
+	"github.com/berth-registry/berth/internal/config"
+	"github.com/berth-registry/berth/internal/meta"
+	"github.com/berth-registry/berth/internal/meta/sqlite"
+	"github.com/berth-registry/berth/internal/oci"
+	"github.com/berth-registry/berth/internal/registry"
+)
+
+// HTTP server limits. There is deliberately no ReadTimeout or WriteTimeout:
+// they would cut off multi-gigabyte blob uploads and downloads.
+const (
+	readHeaderTimeout = 20 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+	// handlerGrace is how long handlers whose requests were cancelled at the
+	// end of the shutdown timeout get to return.
+	handlerGrace = 5 * time.Second
+)
+
+// Lifecycle states reported by /healthz.
+const (
+	stateStarting int32 = iota
+	stateServing
+	stateDraining
+)
+
+// Server is a configured Berth instance. Serve or Run it once.
+type Server struct {
+	cfg   config.Config
+	log   *slog.Logger
+	meta  meta.Store
+	blobs blob.Store
+	core  *registry.Registry
+	tls   *tls.Config
+
+	// Handlers by route; fields so tests can substitute them.
+	v2      http.Handler
+	ecr     http.Handler
+	health  http.Handler
+	metrics http.Handler
+	pprof   http.Handler
+
+	prom     *prometheus.Registry
+	httpMets *httpMetrics
+	state    atomic.Int32
+	inflight atomic.Int64 // handlers running
+
+	// Janitor work, fields so tests can substitute them.
+	janitorEvery time.Duration
+	reclaim      func(context.Context) (int, error)
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the stores under cfg.DataDir and builds the server. The caller
+// must Run (or Serve) it, or Close it to release the stores.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	log = slog.New(requestIDHandler{log.Handler()})
+
+	s := &Server{cfg: cfg, log: log}
+	if cfg.TLS() {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	m, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "metadata.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open metadata store: %w", err)
+	}
+	s.meta = m
+	b, err := fs.New(cfg.DataDir)
+	if err != nil {
+		_ = m.Close()
+		return nil, fmt.Errorf("open blob store: %w", err)
+	}
+	s.blobs = b
+	s.core = registry.New(m, b, registry.Config{CreateOnPush: cfg.CreateOnPush, UploadTTL: cfg.UploadTTL}, log)
+
+	s.prom = prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := s.prom.Register(c); err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("register collector: %w", err)
+		}
+	}
+	if s.httpMets, err = newHTTPMetrics(s.prom); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+
+	s.v2 = oci.New(s.core, oci.Options{PublicURL: cfg.PublicURL, Logger: log})
+	s.ecr = http.HandlerFunc(unknownOperation)
+	s.health = http.HandlerFunc(s.healthz)
+	s.metrics = metricsHandler(s.prom, log)
+	if cfg.DebugPprof {
+		s.pprof = pprofHandler()
+	}
+
+	s.janitorEvery = janitorInterval(cfg.UploadTTL)
+	s.reclaim = s.core.ReclaimStaleUploads
+	return s, nil
+}
+
+// Run listens on cfg.Listen and serves until ctx is done (see Serve).
+func (s *Server) Run(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
+	if err != nil {
+		closeErr := s.Close()
+		return errors.Join(fmt.Errorf("listen: %w", err), closeErr)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is done or the listener fails, then shuts down
+// gracefully: /healthz turns 503, the listener closes, in-flight requests get
+// up to cfg.ShutdownTimeout to finish (after which their contexts are
+// cancelled and connections closed), the janitor stops and the stores close.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// Requests outlive ctx during the drain; baseCtx is cancelled only when
+	// the drain gives up.
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		TLSConfig:         s.tls,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+	}
+
+	janitorCtx, stopJanitor := context.WithCancel(ctx)
+	janitorDone := make(chan struct{})
+	go func() {
+		defer close(janitorDone)
+		s.runJanitor(janitorCtx)
+	}()
+
+	// The listener is already accepting, so the server counts as serving.
+	s.state.Store(stateServing)
+	serveErr := make(chan error, 1)
+	go func() {
+		if s.tls != nil {
+			serveErr <- hs.ServeTLS(ln, "", "")
+		} else {
+			serveErr <- hs.Serve(ln)
+		}
+	}()
+	s.log.Info("serving", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL, "tls", s.tls != nil,
+		"data_dir", s.cfg.DataDir, "create_on_push", s.cfg.CreateOnPush)
+
+	var err error
+	select {
+	case err = <-serveErr:
+		err = fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+		s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	}
+	s.state.Store(stateDraining)
+	stopJanitor()
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := hs.Shutdown(shutdownCtx); serr != nil {
+		s.log.Warn("in-flight requests did not finish in time; closing their connections", "err", serr)
+		cancelBase()
+		_ = hs.Close()
+		// Close does not wait for handlers; give the cancelled ones a moment
+		// to return before their stores close underneath them.
+		s.waitHandlers(handlerGrace)
+	}
+	if err == nil {
+		<-serveErr // http.ErrServerClosed
+	}
+	<-janitorDone
+	s.flushPulls(context.Background())
+	if cerr := s.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if err == nil {
+		s.log.Info("stopped")
+	}
+	return err
+}
+
+// waitHandlers waits until no handler runs, for at most grace.
+func (s *Server) waitHandlers(grace time.Duration) {
+	deadline := time.Now().Add(grace)
+	for s.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := s.inflight.Load(); n > 0 {
+		s.log.Warn("closing stores under handlers that ignore cancellation", "handlers", n)
+	}
+}
+
+// Close releases the stores. Serve calls it; call it directly only when the
+// server was built but never served.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.meta != nil {
+			if err := s.meta.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close metadata store: %w", err))
+			}
+		}
+		if c, ok := s.blobs.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close blob store: %w", err))
+			}
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// healthz answers 200 while serving and 503 before and during shutdown, so a
+// load balancer stops sending traffic to a draining node.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	switch s.state.Load() {
+	case stateStarting:
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+		return
+	case stateDraining:
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "ok\n")
+}
