@@ -1,0 +1,4 @@
+package ecrapi
+
+// registerImageOps registers this file's operations.
+func (s *Service) registerImageOps(d *Dispatcher) {}

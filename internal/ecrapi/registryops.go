@@ -1,0 +1,4 @@
+package ecrapi
+
+// registerRegistryOps registers this file's operations.
+func (s *Service) registerRegistryOps(d *Dispatcher) {}

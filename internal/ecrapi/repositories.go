@@ -1,0 +1,4 @@
+package ecrapi
+
+// registerRepositoryOps registers this file's operations.
+func (s *Service) registerRepositoryOps(d *Dispatcher) {}
