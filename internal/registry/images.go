@@ -157,12 +157,18 @@ func (r *Registry) DeleteImage(ctx context.Context, repo string, id ImageID) (Im
 		}
 		return nil
 	})
+	if err == nil {
+		r.cache.forgetManifest(repo, deleted.Digest)
+		if id.Tag != "" {
+			r.cache.forgetTags(repo, id.Tag)
+		}
+	}
 	return deleted, err
 }
 
 // findImageTx is FindImage inside a transaction.
 func (r *Registry) findImageTx(ctx context.Context, q meta.Queries, repo string, id ImageID) (*Image, error) {
-	tx := &Registry{meta: txStore{q}, blobs: r.blobs, cfg: r.cfg, log: r.log, pulls: r.pulls}
+	tx := &Registry{meta: txStore{q}, blobs: r.blobs, cfg: r.cfg, log: r.log, pulls: r.pulls, cache: r.cache}
 	return tx.FindImage(ctx, repo, id)
 }
 

@@ -16,6 +16,10 @@ func (r *Registry) GetManifest(ctx context.Context, repo, reference string) (*Ma
 	if err := ValidateRepositoryName(repo); err != nil {
 		return nil, err
 	}
+	if m, ok := r.cachedManifest(repo, reference); ok {
+		return m, nil
+	}
+	gen := r.cache.generation()
 	dgst, err := r.resolve(ctx, repo, reference)
 	if err != nil {
 		return nil, err
@@ -27,7 +31,26 @@ func (r *Registry) GetManifest(ctx context.Context, repo, reference string) (*Ma
 	if err != nil {
 		return nil, internal(err, "get manifest %s", dgst)
 	}
+	tag := ""
+	if !IsDigestReference(reference) {
+		tag = reference
+	}
+	r.cache.put(gen, repo, tag, m)
 	return m, nil
+}
+
+// cachedManifest serves a reference from the cache: the hot path of a pull.
+func (r *Registry) cachedManifest(repo, reference string) (*Manifest, bool) {
+	var d digest.Digest
+	if IsDigestReference(reference) {
+		d = digest.Digest(reference)
+	} else {
+		var ok bool
+		if d, ok = r.cache.tag(repo, reference); !ok {
+			return nil, false
+		}
+	}
+	return r.cache.manifest(repo, d)
 }
 
 // resolve turns a reference into a digest, looking tags up.
@@ -147,6 +170,7 @@ func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType
 	if err != nil {
 		return PutManifestResult{}, err
 	}
+	r.cache.forgetTags(repo, tags...)
 	return PutManifestResult{Digest: dgst, Subject: p.Subject, Changed: changed}, nil
 }
 
@@ -199,6 +223,7 @@ func (r *Registry) DeleteManifest(ctx context.Context, repo, reference string) e
 			return err
 		}
 		err := r.meta.DeleteTag(ctx, repo, reference)
+		r.cache.forgetTags(repo, reference)
 		if errors.Is(err, meta.ErrNotFound) {
 			return r.manifestMiss(ctx, repo, reference)
 		}
@@ -211,6 +236,7 @@ func (r *Registry) DeleteManifest(ctx context.Context, repo, reference string) e
 	if err != nil {
 		return err
 	}
+	defer r.cache.forgetManifest(repo, dgst)
 	return r.meta.InTx(ctx, func(q meta.Queries) error {
 		parents, err := q.ManifestParents(ctx, repo, dgst)
 		if err != nil {

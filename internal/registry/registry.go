@@ -24,6 +24,13 @@ type Config struct {
 	// RegistryID is the 12-digit account id that names this registry in
 	// messages (ECR wording: "in the registry with id '...'").
 	RegistryID string
+	// CacheTTL bounds how long a cached tag resolution or manifest may be
+	// served without asking the metadata store. Zero means until this node
+	// changes it, which is exact when this node is the only writer (the
+	// embedded store); nodes sharing a database need a few seconds.
+	CacheTTL time.Duration
+	// CacheBytes bounds the manifest cache's memory; defaults to 32 MiB.
+	CacheBytes int64
 	// Now is the clock (tests inject one); defaults to time.Now.
 	Now func() time.Time
 }
@@ -35,6 +42,7 @@ type Registry struct {
 	cfg   Config
 	log   *slog.Logger
 	pulls *pullRecorder
+	cache *manifestCache
 }
 
 // New builds the core over a metadata store and a blob store.
@@ -48,7 +56,11 @@ func New(m meta.Store, b blob.Store, cfg Config, log *slog.Logger) *Registry {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Registry{meta: m, blobs: b, cfg: cfg, log: log, pulls: &pullRecorder{}}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = 32 << 20
+	}
+	return &Registry{meta: m, blobs: b, cfg: cfg, log: log, pulls: &pullRecorder{},
+		cache: newManifestCache(cfg.CacheTTL, cfg.CacheBytes, cfg.Now)}
 }
 
 func (r *Registry) now() time.Time { return r.cfg.Now().UTC() }

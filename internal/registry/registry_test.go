@@ -324,3 +324,36 @@ func TestSchema1Refused(t *testing.T) {
 	_, err := r.PutManifest(context.Background(), "team/app", "v1", "application/vnd.docker.distribution.manifest.v1+prettyjws", body, nil)
 	wantKind(t, err, registry.KindUnsupported)
 }
+
+// TestCachedManifestsFollowWrites checks that the manifest cache never serves
+// what a write on this node replaced or removed.
+func TestCachedManifestsFollowWrites(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newCore(t, true)
+	one := pushImage(t, r, "team/app", "v1", "one")
+	if m, err := r.GetManifest(ctx, "team/app", "v1"); err != nil || m.Digest != one {
+		t.Fatalf("first get: %v", err)
+	}
+	two := pushImage(t, r, "team/app", "v1", "two")
+	if m, err := r.GetManifest(ctx, "team/app", "v1"); err != nil || m.Digest != two {
+		t.Fatalf("tag move not seen: %v", err)
+	}
+	if _, err := r.GetManifest(ctx, "team/app", two.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.DeleteManifest(ctx, "team/app", two.String()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.GetManifest(ctx, "team/app", two.String())
+	wantKind(t, err, registry.KindManifestUnknown)
+	_, err = r.GetManifest(ctx, "team/app", "v1")
+	wantKind(t, err, registry.KindManifestUnknown)
+	if _, err := r.GetManifest(ctx, "team/app", one.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.DeleteRepository(ctx, "team/app", true); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.GetManifest(ctx, "team/app", one.String())
+	wantKind(t, err, registry.KindNameUnknown)
+}

@@ -207,5 +207,8 @@ func (r *Registry) DeleteRepository(ctx context.Context, name string, force bool
 		}
 		return nil
 	})
+	if err == nil {
+		r.cache.forgetRepository(name)
+	}
 	return repo, err
 }
