@@ -110,3 +110,14 @@ func FuzzParseManifest(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseManifest(b *testing.B) {
+	body := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"` + cfgDigest.String() + `","size":6},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"` + layerDigest.String() + `","size":5},{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"` + layerDigest.String() + `","size":5}]}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := parseManifest(MediaTypeOCIManifest, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -21,12 +21,16 @@ func ValidateRepositoryName(name string) error {
 	if n := len(name); n < MinRepositoryNameLength || n > MaxRepositoryNameLength {
 		return Errorf(KindNameInvalid, "invalid repository name %s: length must be between %d and %d characters", quoteTrunc(name), MinRepositoryNameLength, MaxRepositoryNameLength)
 	}
-	for _, component := range strings.Split(name, "/") {
+	for rest := name; ; {
+		component, tail, more := strings.Cut(rest, "/")
 		if !validNameComponent(component) {
 			return Errorf(KindNameInvalid, "invalid repository name %s: each path component must match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*", quoteTrunc(name))
 		}
+		if !more {
+			return nil
+		}
+		rest = tail
 	}
-	return nil
 }
 
 // validNameComponent matches [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*.

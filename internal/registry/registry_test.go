@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -356,4 +357,38 @@ func TestCachedManifestsFollowWrites(t *testing.T) {
 	}
 	_, err = r.GetManifest(ctx, "team/app", one.String())
 	wantKind(t, err, registry.KindNameUnknown)
+}
+
+// newCoreB and pushImageB adapt the test helpers to benchmarks.
+func newCoreB(b *testing.B) (*registry.Registry, *clock) {
+	b.Helper()
+	ctx := context.Background()
+	dir := b.TempDir()
+	m, err := sqlite.Open(ctx, dir+"/meta.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	bs, err := fs.New(dir + "/blobs")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	quiet := slog.New(slog.DiscardHandler)
+	return registry.New(m, bs, registry.Config{CreateOnPush: true, Now: c.now}, quiet), c
+}
+
+func pushImageB(b *testing.B, r *registry.Registry) {
+	b.Helper()
+	ctx := context.Background()
+	cfg, layer := []byte(`{"seed":"b"}`), []byte("layer-b")
+	cd, ld := digest.FromBytes(cfg), digest.FromBytes(layer)
+	for _, blob := range [][]byte{cfg, layer} {
+		if _, err := r.PutBlob(ctx, "team/app", digest.FromBytes(blob), bytes.NewReader(blob)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := r.PutManifest(ctx, "team/app", "v1", registry.MediaTypeOCIManifest, imageManifest(cd, ld, len(cfg), len(layer)), nil); err != nil {
+		b.Fatal(err)
+	}
 }
