@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -176,6 +177,11 @@ func (r *Registry) upload(ctx context.Context, repo, id string) (*meta.Upload, e
 // start (from Content-Range), or -1 when the client sent no range; a chunk
 // that does not start at the current offset fails with KindRangeInvalid.
 func (r *Registry) AppendUpload(ctx context.Context, repo, id string, offset int64, body io.Reader) (UploadStatus, error) {
+	unlock, err := r.lockUpload(id)
+	if err != nil {
+		return UploadStatus{}, err
+	}
+	defer unlock()
 	u, err := r.upload(ctx, repo, id)
 	if err != nil {
 		return UploadStatus{}, err
@@ -227,6 +233,11 @@ func (r *Registry) CompleteUpload(ctx context.Context, repo, id string, offset i
 	if err := dgst.Validate(); err != nil {
 		return BlobInfo{}, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
 	}
+	unlock, err := r.lockUpload(id)
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	defer unlock()
 	u, err := r.upload(ctx, repo, id)
 	if err != nil {
 		return BlobInfo{}, err
@@ -297,6 +308,11 @@ func (r *Registry) linkNewBlob(ctx context.Context, q meta.Queries, repo string,
 
 // CancelUpload abandons an upload session and releases its bytes.
 func (r *Registry) CancelUpload(ctx context.Context, repo, id string) error {
+	unlock, err := r.lockUpload(id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	u, err := r.upload(ctx, repo, id)
 	if err != nil {
 		return err
@@ -440,4 +456,32 @@ func uploadWriteErr(err error, src *clientReader, id string) error {
 	default:
 		return internal(err, "write upload %s", id)
 	}
+}
+
+// uploadLocks serializes the requests of one upload session on this node.
+// Without it two appends could both pass the offset check, and the bytes of
+// the loser could replace those the winner hashed, so a blob would be stored
+// under a digest it does not have. A second request fails at once instead of
+// waiting: a waiting writer would truncate the first one's bytes.
+type uploadLocks struct {
+	mu   sync.Mutex
+	busy map[string]struct{}
+}
+
+func (r *Registry) lockUpload(id string) (unlock func(), err error) {
+	l := r.uploads
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, held := l.busy[id]; held {
+		return nil, Errorf(KindBlobUploadInvalid, "upload %s is busy with another request", quoteTrunc(id))
+	}
+	if l.busy == nil {
+		l.busy = make(map[string]struct{})
+	}
+	l.busy[id] = struct{}{}
+	return func() {
+		l.mu.Lock()
+		delete(l.busy, id)
+		l.mu.Unlock()
+	}, nil
 }

@@ -168,7 +168,7 @@ func (r *Registry) DeleteImage(ctx context.Context, repo string, id ImageID) (Im
 
 // findImageTx is FindImage inside a transaction.
 func (r *Registry) findImageTx(ctx context.Context, q meta.Queries, repo string, id ImageID) (*Image, error) {
-	tx := &Registry{meta: txStore{q}, blobs: r.blobs, cfg: r.cfg, log: r.log, pulls: r.pulls, cache: r.cache}
+	tx := &Registry{meta: txStore{q}, blobs: r.blobs, cfg: r.cfg, log: r.log, pulls: r.pulls, cache: r.cache, uploads: r.uploads}
 	return tx.FindImage(ctx, repo, id)
 }
 

@@ -37,12 +37,13 @@ type Config struct {
 
 // Registry is the domain core.
 type Registry struct {
-	meta  meta.Store
-	blobs blob.Store
-	cfg   Config
-	log   *slog.Logger
-	pulls *pullRecorder
-	cache *manifestCache
+	meta    meta.Store
+	blobs   blob.Store
+	cfg     Config
+	log     *slog.Logger
+	pulls   *pullRecorder
+	cache   *manifestCache
+	uploads *uploadLocks
 }
 
 // New builds the core over a metadata store and a blob store.
@@ -59,7 +60,7 @@ func New(m meta.Store, b blob.Store, cfg Config, log *slog.Logger) *Registry {
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = 32 << 20
 	}
-	return &Registry{meta: m, blobs: b, cfg: cfg, log: log, pulls: &pullRecorder{},
+	return &Registry{meta: m, blobs: b, cfg: cfg, log: log, pulls: &pullRecorder{}, uploads: &uploadLocks{},
 		cache: newManifestCache(cfg.CacheTTL, cfg.CacheBytes, cfg.Now)}
 }
 

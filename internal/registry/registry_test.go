@@ -392,3 +392,39 @@ func pushImageB(b *testing.B, r *registry.Registry) {
 		b.Fatal(err)
 	}
 }
+
+// TestConcurrentAppendIsRefused checks that a second request on an upload
+// that is still receiving bytes fails instead of racing the first, so stored
+// bytes always match the hash the core computed.
+func TestConcurrentAppendIsRefused(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newCore(t, true)
+	up, err := r.StartUpload(ctx, "team/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.AppendUpload(ctx, "team/app", up.ID, 0, pr)
+		done <- err
+	}()
+	if _, err := pw.Write([]byte("first-")); err != nil { // the first append is now mid-stream
+		t.Fatal(err)
+	}
+	_, err = r.AppendUpload(ctx, "team/app", up.ID, 0, strings.NewReader("second"))
+	wantKind(t, err, registry.KindBlobUploadInvalid)
+	_, err = r.CompleteUpload(ctx, "team/app", up.ID, -1, nil, digest.FromString("x"))
+	wantKind(t, err, registry.KindBlobUploadInvalid)
+	if _, err := pw.Write([]byte("chunk")); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := digest.FromString("first-chunk")
+	if _, err := r.CompleteUpload(ctx, "team/app", up.ID, -1, nil, want); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -286,8 +286,9 @@ func TestWriteUploadCanceledContext(t *testing.T) {
 // blockingReader yields its data, then blocks until release is closed.
 type blockingReader struct {
 	data    []byte
-	started chan struct{}
+	started chan struct{} // closed when the data is used up
 	release chan struct{}
+	once    sync.Once
 }
 
 func (r *blockingReader) Read(p []byte) (int, error) {
@@ -296,10 +297,7 @@ func (r *blockingReader) Read(p []byte) (int, error) {
 		r.data = r.data[n:]
 		return n, nil
 	}
-	if r.started != nil {
-		close(r.started)
-		r.started = nil
-	}
+	r.once.Do(func() { close(r.started) })
 	<-r.release
 	return 0, io.EOF
 }
