@@ -30,9 +30,10 @@ type command struct {
 	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-// commands lists the subcommands; bench and vulndb go here when they land.
+// commands lists the subcommands.
 var commands = []command{
 	{"serve", "run the registry server", serve},
+	{"bench", "measure a registry's throughput (push, pull, manifest GET)", benchCmd},
 	{"version", "print version information", printVersion},
 }
 
