@@ -104,7 +104,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}()
 	v, c, _ := versionInfo()
 	log.Info("starting berth", "version", v, "commit", c)
-	srv, err := server.New(ctx, cfg, log)
+	// The root credentials generated at the first start go to stderr once,
+	// never to the log.
+	srv, err := server.New(ctx, cfg, log, server.WithAnnounce(stderr))
 	if err != nil {
 		return err
 	}

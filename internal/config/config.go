@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +35,19 @@ type Config struct {
 	TLSCert         string
 	TLSKey          string
 	DebugPprof      bool
+	// AccountID is the 12-digit registry/account id; empty means the stored
+	// one, or one generated at the first start.
+	AccountID string
+	// Region appears in ARNs and is the only region SigV4 scopes may name.
+	Region string
+	// MasterKeyFile holds the key sealing secrets at rest; default
+	// <data-dir>/master.key. Every node of a deployment needs the same one.
+	MasterKeyFile string
+	// RootAccessKeyID and RootSecretAccessKey set the root access key (both
+	// or neither; meant for the environment, where they do not show in the
+	// process list). Unset: the stored key, or one generated and printed once.
+	RootAccessKeyID     string
+	RootSecretAccessKey string
 }
 
 // setting describes one configuration setting. Its name is the flag name and
@@ -58,6 +73,11 @@ var settings = []setting{
 	{"tls-cert", "", "TLS certificate file (PEM); serve HTTPS when set with tls-key", func(c *Config) any { return &c.TLSCert }},
 	{"tls-key", "", "TLS private key file (PEM)", func(c *Config) any { return &c.TLSKey }},
 	{"debug-pprof", "false", "serve /debug/pprof/ (exposes internals: trusted networks only)", func(c *Config) any { return &c.DebugPprof }},
+	{"account-id", "", "12-digit account id (default: generated once and stored)", func(c *Config) any { return &c.AccountID }},
+	{"region", "us-east-1", "AWS region the registry answers as (ARNs, SigV4 scope)", func(c *Config) any { return &c.Region }},
+	{"master-key-file", "", "file holding the master key that seals secrets (default <data-dir>/master.key; created if missing)", func(c *Config) any { return &c.MasterKeyFile }},
+	{"root-access-key-id", "", "root access key id (use the environment variable; default: stored or generated once)", func(c *Config) any { return &c.RootAccessKeyID }},
+	{"root-secret-access-key", "", "root secret access key (use the environment variable, never the flag)", func(c *Config) any { return &c.RootSecretAccessKey }},
 }
 
 // configSetting names the YAML file. It is a flag and an environment variable
@@ -288,6 +308,15 @@ func (c *Config) derivePublicURL() (string, error) {
 	return scheme + "://" + net.JoinHostPort(host, port), nil
 }
 
+// MasterKeyPath is the master key file: MasterKeyFile, or master.key in the
+// data directory.
+func (c Config) MasterKeyPath() string {
+	if c.MasterKeyFile != "" {
+		return c.MasterKeyFile
+	}
+	return filepath.Join(c.DataDir, "master.key")
+}
+
 // TLS reports whether the server serves HTTPS.
 func (c Config) TLS() bool { return c.TLSCert != "" && c.TLSKey != "" }
 
@@ -317,8 +346,22 @@ func (c Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("tls-cert and tls-key must be set together")
 	}
+	if c.AccountID != "" && !accountIDPattern.MatchString(c.AccountID) {
+		return fmt.Errorf("account-id: %q must be exactly 12 digits", c.AccountID)
+	}
+	if !regionPattern.MatchString(c.Region) {
+		return fmt.Errorf("region: invalid region %q (e.g. us-east-1)", c.Region)
+	}
+	if (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == "") {
+		return fmt.Errorf("%s and %s must be set together", EnvName("root-access-key-id"), EnvName("root-secret-access-key"))
+	}
 	return nil
 }
+
+var (
+	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	regionPattern    = regexp.MustCompile(`^[a-z0-9-]{2,25}$`) // the ECR model's Region
+)
 
 func validateListen(addr string) error {
 	_, port, err := net.SplitHostPort(addr)

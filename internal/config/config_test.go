@@ -39,6 +39,7 @@ func TestDefaults(t *testing.T) {
 		LogFormat:       "json",
 		UploadTTL:       24 * time.Hour,
 		ShutdownTimeout: 30 * time.Second,
+		Region:          "us-east-1",
 	}
 	if c != want {
 		t.Errorf("Load() = %+v, want %+v", c, want)
@@ -188,6 +189,11 @@ func TestInvalid(t *testing.T) {
 		{name: "file not a mapping", file: "- listen\n", wantErr: "want a mapping"},
 		{name: "file nested value", file: "listen:\n  host: x\n", wantErr: "listen: want a single value"},
 		{name: "file syntax error", file: "listen: [\n", wantErr: "config file"},
+		{name: "account id too short", args: []string{"--account-id", "12345"}, wantErr: `account-id: "12345" must be exactly 12 digits`},
+		{name: "account id not digits", env: map[string]string{"BERTH_ACCOUNT_ID": "12345678901x"}, wantErr: "account-id"},
+		{name: "bad region", args: []string{"--region", "US East"}, wantErr: `region: invalid region "US East"`},
+		{name: "root key id without secret", env: map[string]string{"BERTH_ROOT_ACCESS_KEY_ID": "AKIAEXAMPLE000000000"},
+			wantErr: "BERTH_ROOT_ACCESS_KEY_ID and BERTH_ROOT_SECRET_ACCESS_KEY must be set together"},
 		{name: "missing file", args: []string{"--config", "/nonexistent/berth.yaml"}, wantErr: "config file: open /nonexistent/berth.yaml"},
 	}
 	for _, tt := range tests {
@@ -316,4 +322,38 @@ func FuzzApplyYAML(f *testing.F) {
 		}
 		_ = c.finish()
 	})
+}
+
+func TestIdentitySettings(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		env        map[string]string
+		wantKey    string
+		wantID     string
+		wantRegion string
+		wantRootID string
+	}{
+		{name: "defaults", args: []string{"--data-dir", "/d"}, wantKey: "/d/master.key", wantRegion: "us-east-1"},
+		{name: "flags", args: []string{"--master-key-file", "/k/key", "--account-id", "123456789012", "--region", "eu-west-1"},
+			wantKey: "/k/key", wantID: "123456789012", wantRegion: "eu-west-1"},
+		{name: "env", env: map[string]string{"BERTH_ACCOUNT_ID": "000000000001", "BERTH_REGION": "ap-south-1",
+			"BERTH_ROOT_ACCESS_KEY_ID": "AKIAEXAMPLE000000000", "BERTH_ROOT_SECRET_ACCESS_KEY": "secret/secret/secret"},
+			args: []string{"--data-dir", "/e"}, wantKey: "/e/master.key", wantID: "000000000001", wantRegion: "ap-south-1",
+			wantRootID: "AKIAEXAMPLE000000000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(tt.args, envMap(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.MasterKeyPath() != tt.wantKey || c.AccountID != tt.wantID || c.Region != tt.wantRegion || c.RootAccessKeyID != tt.wantRootID {
+				t.Fatalf("got key %q id %q region %q root %q", c.MasterKeyPath(), c.AccountID, c.Region, c.RootAccessKeyID)
+			}
+			if tt.wantRootID != "" && c.RootSecretAccessKey != tt.env["BERTH_ROOT_SECRET_ACCESS_KEY"] {
+				t.Fatal("root secret not loaded")
+			}
+		})
+	}
 }

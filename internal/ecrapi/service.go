@@ -21,10 +21,13 @@ type Options struct {
 	// PublicURL is the registry's base URL (proxyEndpoint, repositoryUri host,
 	// GetDownloadUrlForLayer URLs).
 	PublicURL string
-	// Tokens mints login tokens for GetAuthorizationToken and signs layer
-	// download URLs.
+	// Tokens mints login tokens for GetAuthorizationToken.
 	Tokens *auth.LoginTokens
-	Logger *slog.Logger
+	// URLSigningKey signs GetDownloadUrlForLayer URLs (see download.go);
+	// every node serving the same registry needs the same key. Empty means
+	// a random key per process.
+	URLSigningKey []byte
+	Logger        *slog.Logger
 }
 
 // Service implements the ECR operations as a thin adapter over the core.

@@ -158,6 +158,12 @@ type Queries interface {
 	DeleteUpload(ctx context.Context, id string) error // ErrNotFound
 	// ListStaleUploads returns uploads last updated before the given time.
 	ListStaleUploads(ctx context.Context, updatedBefore time.Time, limit int) ([]Upload, error)
+
+	// Registry-wide settings: a small key/value map shared by every node
+	// (account id, sealed root key, account settings). Values are opaque.
+	GetSetting(ctx context.Context, key string) ([]byte, error)        // ErrNotFound
+	PutSetting(ctx context.Context, key string, value []byte) error    // creates or replaces
+	CreateSetting(ctx context.Context, key string, value []byte) error // ErrExists if present
 }
 
 // Store is a metadata store.

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/berth-registry/berth/internal/ecrapi"
 	"github.com/berth-registry/berth/internal/oci"
 )
 
@@ -17,6 +18,7 @@ import (
 // oci.RouteName. Labels are a small fixed set: they are metric labels.
 const (
 	routeECR      = "ecr"
+	routeLayerURL = "layer_url"
 	routeHealthz  = "healthz"
 	routeMetrics  = "metrics"
 	routePprof    = "pprof"
@@ -38,6 +40,8 @@ func (s *Server) route(r *http.Request) (string, http.Handler) {
 		return name, s.v2
 	case p == "/" && r.Method == http.MethodPost:
 		return routeECR, s.ecr
+	case strings.HasPrefix(p, ecrapi.DownloadPathPrefix):
+		return routeLayerURL, s.layerURLs
 	case p == "/healthz":
 		return routeHealthz, s.health
 	case p == "/metrics":
@@ -84,9 +88,24 @@ func writeAWSError(w http.ResponseWriter, status int, typ, msg string) {
 	_, _ = w.Write(body)
 }
 
-// unknownOperation holds the place of the ECR JSON API on POST /.
+// ecrTargetPrefix starts the X-Amz-Target of every ECR JSON API operation.
+const ecrTargetPrefix = ecrapi.TargetPrefix + "."
+
+// awsJSON routes the AWS JSON APIs on POST / by X-Amz-Target: ECR's
+// operations to ecr, anything else to unknownOperation.
+func awsJSON(ecr http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), ecrTargetPrefix) {
+			ecr.ServeHTTP(w, r)
+			return
+		}
+		unknownOperation(w, r)
+	})
+}
+
+// unknownOperation answers POST / requests no API claims.
 func unknownOperation(w http.ResponseWriter, r *http.Request) {
-	msg := "the ECR API is not available on this server"
+	msg := "no operation named by X-Amz-Target"
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		msg = "operation " + truncate(target, 128) + " is not supported"
 	}

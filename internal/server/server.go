@@ -22,9 +22,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/berth-registry/berth/internal/auth"
 	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/blob/fs"
 	"github.com/berth-registry/berth/internal/config"
+	"github.com/berth-registry/berth/internal/ecrapi"
+	"github.com/berth-registry/berth/internal/identity"
 	"github.com/berth-registry/berth/internal/meta"
 	"github.com/berth-registry/berth/internal/meta/sqlite"
 	"github.com/berth-registry/berth/internal/oci"
@@ -56,14 +59,20 @@ type Server struct {
 	meta  meta.Store
 	blobs blob.Store
 	core  *registry.Registry
+	id    *identity.Identity
 	tls   *tls.Config
 
+	// announce receives the root credentials generated at the first start.
+	announce io.Writer
+
 	// Handlers by route; fields so tests can substitute them.
-	v2      http.Handler
-	ecr     http.Handler
-	health  http.Handler
-	metrics http.Handler
-	pprof   http.Handler
+	v2  http.Handler
+	ecr http.Handler
+	// layerURLs serves GetDownloadUrlForLayer's signed URLs (no other auth).
+	layerURLs http.Handler
+	health    http.Handler
+	metrics   http.Handler
+	pprof     http.Handler
 
 	prom     *prometheus.Registry
 	httpMets *httpMetrics
@@ -78,9 +87,23 @@ type Server struct {
 	closeErr  error
 }
 
-// New opens the stores under cfg.DataDir and builds the server. The caller
-// must Run (or Serve) it, or Close it to release the stores.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+// Option adjusts a Server being built.
+type Option func(*Server)
+
+// purposeLayerURLs derives the key that signs layer download URLs, so every
+// node sharing the master key accepts the URLs any node hands out.
+const purposeLayerURLs = "ecr-layer-urls"
+
+// WithAnnounce sets where the root access key generated at the first start
+// is printed, once (default os.Stderr). It is never sent to the log.
+func WithAnnounce(w io.Writer) Option {
+	return func(s *Server) { s.announce = w }
+}
+
+// New opens the stores under cfg.DataDir, bootstraps the identity and builds
+// the server. The caller must Run (or Serve) it, or Close it to release the
+// stores.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -89,7 +112,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	}
 	log = slog.New(requestIDHandler{log.Handler()})
 
-	s := &Server{cfg: cfg, log: log}
+	s := &Server{cfg: cfg, log: log, announce: os.Stderr}
+	for _, o := range opts {
+		o(s)
+	}
 	if cfg.TLS() {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
@@ -111,7 +137,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		return nil, fmt.Errorf("open blob store: %w", err)
 	}
 	s.blobs = b
-	s.core = registry.New(m, b, registry.Config{CreateOnPush: cfg.CreateOnPush, UploadTTL: cfg.UploadTTL}, log)
+	s.id, err = identity.Bootstrap(ctx, m, identity.Config{
+		AccountID:           cfg.AccountID,
+		MasterKeyFile:       cfg.MasterKeyPath(),
+		RootAccessKeyID:     cfg.RootAccessKeyID,
+		RootSecretAccessKey: cfg.RootSecretAccessKey,
+		Announce:            s.announce,
+		Logger:              log,
+	})
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	s.core = registry.New(m, b, registry.Config{
+		CreateOnPush: cfg.CreateOnPush, UploadTTL: cfg.UploadTTL, RegistryID: s.id.AccountID(),
+	}, log)
 
 	s.prom = prometheus.NewRegistry()
 	for _, c := range []prometheus.Collector{
@@ -128,8 +168,29 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 		return nil, err
 	}
 
-	s.v2 = oci.New(s.core, oci.Options{PublicURL: cfg.PublicURL, Logger: log})
-	s.ecr = http.HandlerFunc(unknownOperation)
+	s.v2 = oci.New(s.core, oci.Options{
+		PublicURL: cfg.PublicURL, Logger: log,
+		Authorize: v2Authorizer(s.id.Tokens(), cfg.PublicURL),
+	})
+	urlKey, err := s.id.DeriveKey(purposeLayerURLs)
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	ecrOpts := ecrapi.Options{
+		AccountID: s.id.AccountID(), Region: cfg.Region, PublicURL: cfg.PublicURL,
+		Tokens: s.id.Tokens(), URLSigningKey: urlKey, Logger: log,
+	}
+	ecr, err := ecrapi.NewHandler(s.core, ecrOpts, &auth.Verifier{Keys: s.id, Region: cfg.Region})
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	s.ecr = awsJSON(ecr)
+	if s.layerURLs, err = ecrapi.NewDownloadHandler(s.core, ecrOpts); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	s.health = http.HandlerFunc(s.healthz)
 	s.metrics = metricsHandler(s.prom, log)
 	if cfg.DebugPprof {
@@ -140,6 +201,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, err
 	s.reclaim = s.core.ReclaimStaleUploads
 	return s, nil
 }
+
+// Identity is the server's bootstrapped identity (account id, root key,
+// login tokens).
+func (s *Server) Identity() *identity.Identity { return s.id }
 
 // Run listens on cfg.Listen and serves until ctx is done (see Serve).
 func (s *Server) Run(ctx context.Context) error {
@@ -189,7 +254,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	s.log.Info("serving", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL, "tls", s.tls != nil,
-		"data_dir", s.cfg.DataDir, "create_on_push", s.cfg.CreateOnPush)
+		"data_dir", s.cfg.DataDir, "create_on_push", s.cfg.CreateOnPush,
+		"account_id", s.id.AccountID(), "region", s.cfg.Region)
 
 	var err error
 	select {

@@ -77,7 +77,7 @@ func newServer(t *testing.T, cfg config.Config) (*Server, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := New(context.Background(), cfg, log)
+	s, err := New(context.Background(), cfg, log, WithAnnounce(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,8 +150,9 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/healthz", 200, "ok\n", [2]string{"Cache-Control", "no-store"}},
 		{"HEAD", "/healthz", 200, "", [2]string{}},
 		{"POST", "/healthz", 405, "", [2]string{"Allow", "GET, HEAD"}},
-		{"GET", "/v2/", 200, "{}", [2]string{"Docker-Distribution-API-Version", "registry/2.0"}},
-		{"GET", "/v2", 200, "{}", [2]string{"Docker-Distribution-API-Version", "registry/2.0"}},
+		// /v2 needs a login token; docker login probes /v2/ for the challenge.
+		{"GET", "/v2/", 401, "UNAUTHORIZED", [2]string{"WWW-Authenticate", `Basic realm="http://127.0.0.1:5000/",service="ecr.amazonaws.com"`}},
+		{"GET", "/v2", 401, "UNAUTHORIZED", [2]string{"WWW-Authenticate", `Basic realm="http://127.0.0.1:5000/",service="ecr.amazonaws.com"`}},
 		{"GET", "/", 404, "", [2]string{}},
 		{"GET", "/v2x", 404, "", [2]string{}},
 		{"GET", "/debug/pprof/", 404, "", [2]string{}},
@@ -206,11 +207,11 @@ func TestMetricsExposed(t *testing.T) {
 	do(t, "POST", base+"/", strings.NewReader("{}"), nil)
 	_, body := do(t, "GET", base+"/metrics", nil, nil)
 	for _, want := range []string{
-		`berth_http_requests_total{method="GET",route="base",status="200"} 1`,
+		`berth_http_requests_total{method="GET",route="base",status="401"} 1`,
 		`berth_http_requests_total{method="POST",route="ecr",status="400"} 1`,
 		`berth_http_request_duration_seconds_bucket{method="GET",route="base",le="+Inf"} 1`,
 		`berth_http_request_bytes_total{route="ecr"} 2`,
-		`berth_http_response_bytes_total{route="base"} 2`,
+		`berth_http_response_bytes_total{route="base"} 63`,
 		"berth_uploads_in_flight 0",
 		"go_goroutines",
 		"process_cpu_seconds_total",
@@ -312,10 +313,10 @@ func readingECR(h http.Handler) http.Handler {
 	})
 }
 
-func TestECRPlaceholder(t *testing.T) {
+func TestAWSJSONUnknownTarget(t *testing.T) {
 	s, _ := newServer(t, testConfig(t))
 	base, _ := start(t, s)
-	h := http.Header{"X-Amz-Target": {"AmazonEC2ContainerRegistry_V20150921.DescribeRepositories"}, "X-Request-Id": {"ecr-1"}}
+	h := http.Header{"X-Amz-Target": {"DynamoDB_20120810.DescribeRepositories"}, "X-Request-Id": {"ecr-1"}}
 	resp, body := do(t, "POST", base+"/", strings.NewReader("{}"), h)
 	if resp.StatusCode != 400 {
 		t.Errorf("status %d, want 400", resp.StatusCode)
@@ -658,4 +659,18 @@ func writeCert(t *testing.T) (certFile, keyFile string) {
 		t.Fatal(err)
 	}
 	return certFile, keyFile
+}
+
+// TestLayerURLRoute checks that signed layer URLs reach their handler with
+// no registry credentials, and that an unsigned one is refused there.
+func TestLayerURLRoute(t *testing.T) {
+	s, _ := newServer(t, testConfig(t))
+	base, _ := start(t, s)
+	resp, _ := do(t, "GET", base+"/ecr-layer/team/app/sha256:"+strings.Repeat("a", 64), nil, nil)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("unsigned layer URL: status %d, want 403", resp.StatusCode)
+	}
+	if got := resp.Header.Get("WWW-Authenticate"); got != "" {
+		t.Errorf("layer URL asked for credentials: %q", got)
+	}
 }

@@ -44,6 +44,9 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"ConcurrentSetTag", testConcurrentSetTag},
 		{"ConcurrentUpdateUpload", testConcurrentUpdateUpload},
 		{"ConcurrentReadWrite", testConcurrentReadWrite},
+		{"Settings", testSettings},
+		{"SettingsInTx", testSettingsInTx},
+		{"ConcurrentCreateSetting", testConcurrentCreateSetting},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1176,5 +1179,116 @@ func testConcurrentReadWrite(t *testing.T, s meta.Store) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+func testSettings(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	steps := []struct {
+		name    string
+		op      string // get, put, create
+		key     string
+		value   []byte
+		want    []byte
+		wantErr error
+	}{
+		{"missing", "get", "account-id", nil, nil, meta.ErrNotFound},
+		{"create", "create", "account-id", []byte("123456789012"), nil, nil},
+		{"read created", "get", "account-id", nil, []byte("123456789012"), nil},
+		{"create again", "create", "account-id", []byte("999999999999"), nil, meta.ErrExists},
+		{"unchanged by failed create", "get", "account-id", nil, []byte("123456789012"), nil},
+		{"put replaces", "put", "account-id", []byte("210987654321"), nil, nil},
+		{"read replaced", "get", "account-id", nil, []byte("210987654321"), nil},
+		{"put creates", "put", "other", []byte{0, 1, 2, 0xff}, nil, nil},
+		{"binary value", "get", "other", nil, []byte{0, 1, 2, 0xff}, nil},
+		{"empty value", "put", "empty", []byte{}, nil, nil},
+		{"read empty", "get", "empty", nil, []byte{}, nil},
+		{"keys are exact", "get", "Account-Id", nil, nil, meta.ErrNotFound},
+	}
+	for _, st := range steps {
+		var got []byte
+		var err error
+		switch st.op {
+		case "get":
+			got, err = s.GetSetting(ctx, st.key)
+		case "put":
+			err = s.PutSetting(ctx, st.key, st.value)
+		case "create":
+			err = s.CreateSetting(ctx, st.key, st.value)
+		}
+		if st.wantErr != nil {
+			if !errors.Is(err, st.wantErr) {
+				t.Fatalf("%s: err = %v, want %v", st.name, err, st.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if st.op == "get" && (got == nil || !bytes.Equal(got, st.want)) {
+			t.Fatalf("%s: got %q, want %q", st.name, got, st.want)
+		}
+	}
+}
+
+func testSettingsInTx(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	boom := errors.New("boom")
+	err := s.InTx(ctx, func(q meta.Queries) error {
+		must(t, q.CreateSetting(ctx, "a", []byte("1")))
+		must(t, q.PutSetting(ctx, "b", []byte("2")))
+		v, err := q.GetSetting(ctx, "a")
+		must(t, err)
+		if string(v) != "1" {
+			t.Errorf("in tx: a = %q", v)
+		}
+		return boom
+	})
+	wantErr(t, err, boom)
+	for _, k := range []string{"a", "b"} {
+		_, err := s.GetSetting(ctx, k)
+		wantErr(t, err, meta.ErrNotFound)
+	}
+	must(t, s.InTx(ctx, func(q meta.Queries) error { return q.CreateSetting(ctx, "a", []byte("1")) }))
+	v, err := s.GetSetting(ctx, "a")
+	must(t, err)
+	if string(v) != "1" {
+		t.Fatalf("after commit: a = %q", v)
+	}
+}
+
+// testConcurrentCreateSetting: of many nodes creating the same setting at
+// once exactly one wins; the others see ErrExists and read the winner's.
+func testConcurrentCreateSetting(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.CreateSetting(ctx, "root", []byte(fmt.Sprint(i)))
+		}()
+	}
+	wg.Wait()
+	winners := 0
+	winner := ""
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			winners++
+			winner = fmt.Sprint(i)
+		case !errors.Is(err, meta.ErrExists):
+			t.Fatalf("create %d: %v", i, err)
+		}
+	}
+	if winners != 1 {
+		t.Fatalf("%d creators won, want 1", winners)
+	}
+	v, err := s.GetSetting(ctx, "root")
+	must(t, err)
+	if string(v) != winner {
+		t.Fatalf("stored %q, winner wrote %q", v, winner)
 	}
 }

@@ -49,6 +49,9 @@ const (
 	qUploadExists
 	qDeleteUpload
 	qListStaleUploads
+	qGetSetting
+	qPutSetting
+	qCreateSetting
 	numQueries
 )
 
@@ -118,6 +121,11 @@ var queries = [numQueries]query{
 	qDeleteUpload: {sql: `DELETE FROM uploads WHERE id = $1`},
 	qListStaleUploads: {read: true, sql: `SELECT ` + uploadColumns + ` FROM uploads
 		WHERE updated_at < $1 ORDER BY updated_at, id LIMIT $2`},
+
+	qGetSetting: {read: true, sql: `SELECT value FROM settings WHERE key = $1`},
+	qPutSetting: {sql: `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`},
+	qCreateSetting: {sql: `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)`},
 }
 
 // stmts holds the statements prepared once per pool. database/sql prepares a
@@ -671,4 +679,41 @@ func (q *querier) ListStaleUploads(ctx context.Context, updatedBefore time.Time,
 		return nil, fmt.Errorf("list stale uploads: %w", err)
 	}
 	return out, nil
+}
+
+// Settings.
+
+func (q *querier) GetSetting(ctx context.Context, key string) ([]byte, error) {
+	ctx, err := q.pointCtx(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("get setting %s: %w", key, err)
+	}
+	var v []byte
+	if err := q.stmt(ctx, qGetSetting).QueryRowContext(ctx, key).Scan(&v); err != nil {
+		return nil, fmt.Errorf("get setting %s: %w", key, classify(err))
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return v, nil
+}
+
+func (q *querier) PutSetting(ctx context.Context, key string, value []byte) error {
+	if value == nil {
+		value = []byte{}
+	}
+	if _, err := q.exec(ctx, qPutSetting, key, value, time.Now().UnixNano()); err != nil {
+		return fmt.Errorf("put setting %s: %w", key, err)
+	}
+	return nil
+}
+
+func (q *querier) CreateSetting(ctx context.Context, key string, value []byte) error {
+	if value == nil {
+		value = []byte{}
+	}
+	if _, err := q.exec(ctx, qCreateSetting, key, value, time.Now().UnixNano()); err != nil {
+		return fmt.Errorf("create setting %s: %w", key, err)
+	}
+	return nil
 }

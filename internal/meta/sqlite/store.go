@@ -79,6 +79,11 @@ func (s *Store) ListStaleUploads(ctx context.Context, updatedBefore time.Time, l
 	return s.reads.ListStaleUploads(ctx, updatedBefore, limit)
 }
 
+// GetSetting implements meta.Queries on the read pool.
+func (s *Store) GetSetting(ctx context.Context, key string) ([]byte, error) {
+	return s.reads.GetSetting(ctx, key)
+}
+
 // Writes.
 
 // CreateRepository implements meta.Queries in its own write transaction.
@@ -153,4 +158,14 @@ func (s *Store) SetTag(ctx context.Context, repo, tag string, dgst digest.Digest
 		return err
 	})
 	return previous, err
+}
+
+// PutSetting implements meta.Queries in its own write transaction.
+func (s *Store) PutSetting(ctx context.Context, key string, value []byte) error {
+	return s.write(ctx, func(q *querier) error { return q.PutSetting(ctx, key, value) })
+}
+
+// CreateSetting implements meta.Queries in its own write transaction.
+func (s *Store) CreateSetting(ctx context.Context, key string, value []byte) error {
+	return s.write(ctx, func(q *querier) error { return q.CreateSetting(ctx, key, value) })
 }

@@ -1,0 +1,46 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/berth-registry/berth/internal/auth"
+	"github.com/berth-registry/berth/internal/oci"
+)
+
+// ecrService is the service ECR names in its registry challenge.
+const ecrService = "ecr.amazonaws.com"
+
+// loginUser is the Basic user name of ECR login tokens (docker login -u AWS).
+const loginUser = "AWS"
+
+// v2Challenge is the WWW-Authenticate value of a /v2 401, as ECR sends it:
+// Basic realm="https://<host>/",service="ecr.amazonaws.com".
+func v2Challenge(publicURL string) string {
+	return `Basic realm="` + publicURL + `/",service="` + ecrService + `"`
+}
+
+// v2Authorizer authenticates every /v2 request, the /v2/ probe included: it
+// needs HTTP Basic user AWS with a valid login token (from
+// GetAuthorizationToken) as the password. Any valid token may do everything
+// for now; per-action authorization comes with IAM policies.
+func v2Authorizer(tokens *auth.LoginTokens, publicURL string) func(*http.Request, oci.Access) error {
+	challenge := v2Challenge(publicURL)
+	return func(r *http.Request, _ oci.Access) error {
+		user, pass, ok := auth.ParseBasicAuth(r)
+		if !ok {
+			return oci.Unauthorized(challenge, "Not Authorized")
+		}
+		if user != loginUser || pass == "" {
+			return oci.Unauthorized(challenge, "Your authorization token is invalid.")
+		}
+		if _, err := tokens.VerifyLoginToken(r.Context(), pass); err != nil {
+			var ae *auth.Error
+			if errors.As(err, &ae) {
+				return oci.Unauthorized(challenge, ae.Message)
+			}
+			return err // the key store failed: a 500, never a pass
+		}
+		return nil
+	}
+}
