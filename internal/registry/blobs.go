@@ -98,8 +98,17 @@ func (r *Registry) MountBlob(ctx context.Context, repo, from string, dgst digest
 			return BlobInfo{}, err
 		}
 	}
+	// ECR makes cross-repository mounting an account setting; when it is off
+	// there is nothing to mount and clients upload the bytes instead.
+	enabled, err := r.BlobMountingEnabled(ctx)
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	if !enabled {
+		return BlobInfo{}, &Error{Kind: KindBlobUnknown, Message: "blob mounting is disabled for this registry (account setting BLOB_MOUNTING)", Detail: map[string]string{"digest": dgst.String()}}
+	}
 	var info BlobInfo
-	err := r.meta.InTx(ctx, func(q meta.Queries) error {
+	err = r.meta.InTx(ctx, func(q meta.Queries) error {
 		if _, err := r.repositoryForPush(ctx, q, repo); err != nil {
 			return err
 		}

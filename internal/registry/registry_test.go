@@ -170,6 +170,12 @@ func TestManifestReferencesMustExist(t *testing.T) {
 	other := pushBlob(t, r, "team/other", []byte("layer"))
 	_, err = r.PutManifest(ctx, "team/app", "v1", registry.MediaTypeOCIManifest, imageManifest(cd, other, 2, 5), nil)
 	wantKind(t, err, registry.KindManifestBlobUnknown)
+	// Mounting is an account setting, off by default as in ECR.
+	_, err = r.MountBlob(ctx, "team/app", "team/other", other)
+	wantKind(t, err, registry.KindBlobUnknown)
+	if err := r.PutAccountSetting(ctx, registry.SettingBlobMounting, "ENABLED"); err != nil {
+		t.Fatal(err)
+	}
 	// Until it is mounted.
 	if _, err := r.MountBlob(ctx, "team/app", "team/other", other); err != nil {
 		t.Fatal(err)
