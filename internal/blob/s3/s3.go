@@ -43,6 +43,16 @@
 // If the final key already exists with the right size, CommitUpload only
 // removes the staged objects.
 //
+// Limits: an upload has at most 9,999 staged parts of 5 MiB to PartSize
+// each, so a blob can always reach 48 GiB, and 78 GiB when the client's
+// chunks are large (the default 8 MiB parts).
+//
+// # Permissions
+//
+// The credentials need s3:GetObject, s3:PutObject, s3:DeleteObject,
+// s3:ListBucket (also used by New's HeadBucket check), and for the stale
+// upload sweep s3:ListBucketMultipartUploads and s3:AbortMultipartUpload.
+//
 // # Errors
 //
 // Missing objects are reported as blob.ErrNotFound. Network failures, 5xx
