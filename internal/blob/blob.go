@@ -16,6 +16,11 @@ import (
 // ErrNotFound reports a missing blob or upload.
 var ErrNotFound = errors.New("blob not found")
 
+// ErrUnavailable marks failures of a remote store that a retry may cure
+// (unreachable endpoint, 5xx, throttling). The core reports them as
+// retryable (503) rather than as internal errors.
+var ErrUnavailable = errors.New("blob store unavailable")
+
 // Store is a content-addressed blob store.
 type Store interface {
 	// Stat returns the size of a committed blob, or ErrNotFound.

@@ -23,6 +23,9 @@ var (
 	// ErrConflict reports a lost optimistic-concurrency race (e.g. an upload
 	// offset that moved underneath the caller). The caller may retry.
 	ErrConflict = errors.New("conflict")
+	// ErrUnavailable marks failures a retry may cure (database unreachable,
+	// restarting, failing over). The core reports them as retryable (503).
+	ErrUnavailable = errors.New("metadata store unavailable")
 )
 
 // Repository is a named collection of manifests and tags.

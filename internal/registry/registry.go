@@ -129,5 +129,9 @@ func internal(err error, format string, args ...any) error {
 	if e, ok := AsError(err); ok {
 		return e
 	}
-	return &Error{Kind: KindInternal, Message: fmt.Sprintf(format, args...), Err: err}
+	kind := KindInternal
+	if errors.Is(err, blob.ErrUnavailable) || errors.Is(err, meta.ErrUnavailable) {
+		kind = KindUnavailable
+	}
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), Err: err}
 }

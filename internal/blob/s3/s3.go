@@ -112,7 +112,7 @@ const (
 
 // ErrUnavailable marks errors caused by the S3 service being unreachable,
 // failing (5xx) or throttling: temporary conditions, not bad requests.
-var ErrUnavailable = errors.New("blob store unavailable")
+var ErrUnavailable = blob.ErrUnavailable
 
 // IsUnavailable reports whether err was caused by S3 being unreachable,
 // failing or throttling.
