@@ -24,17 +24,21 @@ import (
 
 // Config is the server configuration.
 type Config struct {
-	Listen          string
-	DataDir         string
-	PublicURL       string
-	LogLevel        string
-	LogFormat       string
-	CreateOnPush    bool
-	UploadTTL       time.Duration
-	ShutdownTimeout time.Duration
-	TLSCert         string
-	TLSKey          string
-	DebugPprof      bool
+	Listen    string
+	DataDir   string
+	PublicURL string
+	// PublicURLDerived is set when PublicURL was guessed from the listen
+	// address rather than configured; it is then unfit for absolute
+	// redirects (a client may know the server by another name).
+	PublicURLDerived bool `yaml:"-"`
+	LogLevel         string
+	LogFormat        string
+	CreateOnPush     bool
+	UploadTTL        time.Duration
+	ShutdownTimeout  time.Duration
+	TLSCert          string
+	TLSKey           string
+	DebugPprof       bool
 	// AccountID is the 12-digit registry/account id; empty means the stored
 	// one, or one generated at the first start.
 	AccountID string
@@ -48,6 +52,26 @@ type Config struct {
 	// process list). Unset: the stored key, or one generated and printed once.
 	RootAccessKeyID     string
 	RootSecretAccessKey string
+	// BlobStore is "" (the filesystem under DataDir) or an s3:// URL.
+	BlobStore string
+	// BlobRedirect answers blob GETs and layer download URLs with redirects
+	// to presigned URLs when the blob store can presign (S3).
+	BlobRedirect bool
+	// Metadata is "" (embedded SQLite under DataDir) or a postgres:// URL.
+	Metadata string
+	// MetadataMaxConns and MetadataConnLifetime tune the PostgreSQL pools
+	// (0: the DSN's pool_* parameters, else pgxpool's defaults).
+	MetadataMaxConns     int
+	MetadataConnLifetime time.Duration
+	// CacheTTL bounds how long a node serves a cached tag or manifest without
+	// asking the metadata store (0: 3s with PostgreSQL, exact with SQLite).
+	CacheTTL time.Duration
+	// GCInterval is how often online garbage collection runs (0: never);
+	// GCGracePeriod is how old unreferenced data must be to be collected.
+	GCInterval, GCGracePeriod time.Duration
+	LifecycleInterval         time.Duration // how often lifecycle policies run (0: never)
+	ScanWorkers               int           // concurrent image scans
+	ScanQuota                 time.Duration // StartImageScan quota per image (0: unlimited)
 }
 
 // setting describes one configuration setting. Its name is the flag name and
@@ -78,6 +102,17 @@ var settings = []setting{
 	{"master-key-file", "", "file holding the master key that seals secrets (default <data-dir>/master.key; created if missing)", func(c *Config) any { return &c.MasterKeyFile }},
 	{"root-access-key-id", "", "root access key id (use the environment variable; default: stored or generated once)", func(c *Config) any { return &c.RootAccessKeyID }},
 	{"root-secret-access-key", "", "root secret access key (use the environment variable, never the flag)", func(c *Config) any { return &c.RootSecretAccessKey }},
+	{"blob-store", "", "blob store: empty for the filesystem under data-dir, or s3://BUCKET/PREFIX?endpoint=URL&region=R&path-style=true", func(c *Config) any { return &c.BlobStore }},
+	{"blob-redirect", "false", "redirect blob downloads to presigned blob-store URLs (S3 only)", func(c *Config) any { return &c.BlobRedirect }},
+	{"metadata", "", "metadata store: empty for SQLite under data-dir, or postgres://USER@HOST:PORT/DB?sslmode=disable", func(c *Config) any { return &c.Metadata }},
+	{"metadata-max-conns", "0", "PostgreSQL: connections per pool (0: the DSN's pool_max_conns or pgx's default)", func(c *Config) any { return &c.MetadataMaxConns }},
+	{"metadata-conn-lifetime", "0s", "PostgreSQL: close pooled connections after this long (0: the DSN's or pgx's default)", func(c *Config) any { return &c.MetadataConnLifetime }},
+	{"cache-ttl", "0s", "how long a cached tag or manifest is served unchecked (0: 3s with PostgreSQL, exact with SQLite)", func(c *Config) any { return &c.CacheTTL }},
+	{"gc-interval", "1h", "how often online garbage collection reclaims unreferenced blobs (0: never)", func(c *Config) any { return &c.GCInterval }},
+	{"gc-grace-period", "24h", "how long an unreferenced blob or blob link is kept before garbage collection may reclaim it", func(c *Config) any { return &c.GCGracePeriod }},
+	{"lifecycle-interval", "1h", "how often every repository's lifecycle policy is evaluated and applied (0: never)", func(c *Config) any { return &c.LifecycleInterval }},
+	{"scan-workers", "1", "concurrent image scans (0: none on this node)", func(c *Config) any { return &c.ScanWorkers }},
+	{"scan-quota", "24h", "how often StartImageScan may scan one image (0: unlimited)", func(c *Config) any { return &c.ScanQuota }},
 }
 
 // configSetting names the YAML file. It is a flag and an environment variable
@@ -101,6 +136,12 @@ func (st setting) set(c *Config, s string) error {
 		v, err := strconv.ParseBool(s)
 		if err != nil {
 			return fmt.Errorf("invalid boolean %q", s)
+		}
+		*p = v
+	case *int:
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("invalid integer %q", s)
 		}
 		*p = v
 	case *time.Duration:
@@ -284,6 +325,7 @@ func (c *Config) finish() error {
 	if c.PublicURL == "" {
 		if u, err := c.derivePublicURL(); err == nil {
 			c.PublicURL = u
+			c.PublicURLDerived = true
 		}
 		// On error Validate reports the bad listen address.
 	}
@@ -355,7 +397,7 @@ func (c Config) Validate() error {
 	if (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == "") {
 		return fmt.Errorf("%s and %s must be set together", EnvName("root-access-key-id"), EnvName("root-secret-access-key"))
 	}
-	return nil
+	return c.validateScaleOut()
 }
 
 var (
@@ -423,6 +465,8 @@ func Usage(w io.Writer) {
 		switch st.field(&Config{}).(type) {
 		case *string:
 			arg = " STRING"
+		case *int:
+			arg = " INT"
 		case *time.Duration:
 			arg = " DURATION"
 		}

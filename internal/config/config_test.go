@@ -32,14 +32,18 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Listen:          ":5000",
-		DataDir:         "./berth-data",
-		PublicURL:       "http://127.0.0.1:5000",
-		LogLevel:        "info",
-		LogFormat:       "json",
-		UploadTTL:       24 * time.Hour,
-		ShutdownTimeout: 30 * time.Second,
-		Region:          "us-east-1",
+		Listen:           ":5000",
+		DataDir:          "./berth-data",
+		PublicURL:        "http://127.0.0.1:5000",
+		PublicURLDerived: true,
+		LogLevel:         "info",
+		LogFormat:        "json",
+		UploadTTL:        24 * time.Hour,
+		ShutdownTimeout:  30 * time.Second,
+		Region:           "us-east-1",
+		GCInterval:       time.Hour, GCGracePeriod: 24 * time.Hour,
+		LifecycleInterval: time.Hour,
+		ScanWorkers:       1, ScanQuota: 24 * time.Hour,
 	}
 	if c != want {
 		t.Errorf("Load() = %+v, want %+v", c, want)
@@ -104,7 +108,7 @@ func TestPrecedence(t *testing.T) {
 		{
 			name: "explicit public url wins over derivation",
 			args: []string{"--public-url", "https://registry.example.com/"},
-			want: func(c *Config) { c.PublicURL = "https://registry.example.com" },
+			want: func(c *Config) { c.PublicURL, c.PublicURLDerived = "https://registry.example.com", false },
 		},
 		{
 			name: "every remaining setting by flag",
@@ -124,7 +128,7 @@ func TestPrecedence(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := Default()
-			want.PublicURL = "http://127.0.0.1:5000"
+			want.PublicURL, want.PublicURLDerived = "http://127.0.0.1:5000", true
 			tt.want(&want)
 			if got != want {
 				t.Errorf("Load() =\n %+v\nwant\n %+v", got, want)
@@ -230,7 +234,7 @@ func TestFileEdgeCases(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := Default()
-			want.PublicURL = "http://127.0.0.1:5000"
+			want.PublicURL, want.PublicURLDerived = "http://127.0.0.1:5000", true
 			tt.want(&want)
 			if got != want {
 				t.Errorf("Load() = %+v, want %+v", got, want)
