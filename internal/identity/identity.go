@@ -6,7 +6,7 @@
 // The account id and the sealed root key live in the metadata store's
 // settings, so every node of a deployment shares them; the master key is a
 // file every node must be given. Identity implements auth.KeyLookup over
-// them (only the root key for now; IAM users come later).
+// them: the root key and IAM users' access keys (iam.go).
 package identity
 
 import (
@@ -61,6 +61,9 @@ type Identity struct {
 	master    []byte
 	root      auth.AccessKey
 	tokens    *auth.LoginTokens
+	// store and sealer hold IAM users' access keys (iam.go).
+	store  meta.Store
+	sealer *auth.Sealer
 }
 
 var _ auth.KeyLookup = (*Identity)(nil)
@@ -95,7 +98,7 @@ func Bootstrap(ctx context.Context, store meta.Store, cfg Config) (*Identity, er
 		return nil, fmt.Errorf("identity: %w", err)
 	}
 
-	id := &Identity{master: master}
+	id := &Identity{master: master, store: store, sealer: sealer}
 	if id.accountID, err = loadAccountID(ctx, store, cfg.AccountID, log); err != nil {
 		return nil, err
 	}
@@ -140,12 +143,13 @@ func (id *Identity) DeriveKey(purpose string) ([]byte, error) {
 	return auth.DeriveKey(id.master, purpose)
 }
 
-// LookupAccessKey implements auth.KeyLookup.
-func (id *Identity) LookupAccessKey(_ context.Context, accessKeyID string) (auth.AccessKey, error) {
+// LookupAccessKey implements auth.KeyLookup: the root key, then IAM users'
+// keys in the metadata store (iam.go).
+func (id *Identity) LookupAccessKey(ctx context.Context, accessKeyID string) (auth.AccessKey, error) {
 	if accessKeyID != "" && accessKeyID == id.root.ID {
 		return id.root, nil
 	}
-	return auth.AccessKey{}, fmt.Errorf("access key %q: %w", accessKeyID, auth.ErrKeyNotFound)
+	return id.lookupUserKey(ctx, accessKeyID)
 }
 
 // ValidateAccountID checks a 12-digit account id.
