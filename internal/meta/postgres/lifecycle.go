@@ -1,0 +1,331 @@
+// Lifecycle policies, previews, image states, leases and pull-time
+// exclusions (meta.LifecycleQueries).
+
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/berth-registry/berth/internal/meta"
+)
+
+const (
+	sqlPutLifecyclePolicy = `INSERT INTO lifecycle_policies (repository, policy_text, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (repository) DO UPDATE SET policy_text = excluded.policy_text, updated_at = excluded.updated_at`
+	sqlGetLifecyclePolicy = `SELECT repository, policy_text, updated_at, last_evaluated_at
+		FROM lifecycle_policies WHERE repository = $1`
+	sqlDeleteLifecyclePolicy = `DELETE FROM lifecycle_policies WHERE repository = $1`
+	sqlSetLifecycleEvaluated = `UPDATE lifecycle_policies SET last_evaluated_at = $2 WHERE repository = $1`
+	sqlListLifecyclePolicies = `SELECT repository, policy_text, updated_at, last_evaluated_at
+		FROM lifecycle_policies WHERE repository > $1 ORDER BY repository LIMIT $2`
+	sqlStartLifecyclePreview = `INSERT INTO lifecycle_previews (repository, status, policy_text, results, started_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (repository) DO UPDATE SET status = excluded.status, policy_text = excluded.policy_text,
+			results = excluded.results, started_at = excluded.started_at, updated_at = excluded.updated_at
+		WHERE lifecycle_previews.status <> 'IN_PROGRESS' OR lifecycle_previews.updated_at < $7`
+	sqlFinishLifecyclePreview = `UPDATE lifecycle_previews SET status = $3, results = $4, updated_at = $5
+		WHERE repository = $1 AND started_at = $2`
+	sqlGetLifecyclePreview = `SELECT repository, status, policy_text, results, started_at, updated_at
+		FROM lifecycle_previews WHERE repository = $1`
+	sqlSetImageState = `INSERT INTO image_states (repository, digest, status, last_archived_at, last_activated_at)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (repository, digest) DO UPDATE SET status = excluded.status,
+			last_archived_at = excluded.last_archived_at, last_activated_at = excluded.last_activated_at`
+	sqlGetImageState = `SELECT repository, digest, status, last_archived_at, last_activated_at
+		FROM image_states WHERE repository = $1 AND digest = $2`
+	sqlListImageStates = `SELECT repository, digest, status, last_archived_at, last_activated_at
+		FROM image_states WHERE repository = $1 ORDER BY digest`
+	sqlAcquireLease = `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $4)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE leases.holder = excluded.holder OR leases.expires_at <= $3`
+	sqlReleaseLease            = `DELETE FROM leases WHERE name = $1 AND holder = $2`
+	sqlCreatePullTimeExclusion = `INSERT INTO pull_time_exclusions (principal_arn, created_at) VALUES ($1, $2)`
+	sqlDeletePullTimeExclusion = `DELETE FROM pull_time_exclusions WHERE principal_arn = $1`
+	sqlListPullTimeExclusions  = `SELECT principal_arn, created_at FROM pull_time_exclusions
+		WHERE principal_arn > $1 ORDER BY principal_arn LIMIT $2`
+)
+
+func nullNanos(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	n := nanos(*t)
+	return &n
+}
+
+func fromNullNanos(n *int64) *time.Time {
+	if n == nil {
+		return nil
+	}
+	t := fromNanos(*n)
+	return &t
+}
+
+func (q querier) lcExecOne(ctx context.Context, what, query string, args ...any) error {
+	n, err := q.exec(ctx, query, args...)
+	if err == nil && n == 0 {
+		err = meta.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// PutLifecyclePolicy implements meta.LifecycleQueries.
+func (q querier) PutLifecyclePolicy(ctx context.Context, p *meta.LifecyclePolicy) error {
+	if _, err := q.exec(ctx, sqlPutLifecyclePolicy, p.Repository, p.Text, nanos(p.UpdatedAt)); err != nil {
+		return fmt.Errorf("put lifecycle policy of %s: %w", p.Repository, err)
+	}
+	return nil
+}
+
+func scanPolicy(row pgx.Row) (*meta.LifecyclePolicy, error) {
+	var p meta.LifecyclePolicy
+	var updated int64
+	var evaluated *int64
+	if err := row.Scan(&p.Repository, &p.Text, &updated, &evaluated); err != nil {
+		return nil, classify(err)
+	}
+	p.UpdatedAt = fromNanos(updated)
+	p.LastEvaluatedAt = fromNullNanos(evaluated)
+	return &p, nil
+}
+
+// GetLifecyclePolicy implements meta.LifecycleQueries.
+func (q querier) GetLifecyclePolicy(ctx context.Context, repo string) (*meta.LifecyclePolicy, error) {
+	p, err := scanPolicy(q.db.QueryRow(ctx, sqlGetLifecyclePolicy, repo))
+	if err != nil {
+		return nil, fmt.Errorf("get lifecycle policy of %s: %w", repo, err)
+	}
+	return p, nil
+}
+
+// DeleteLifecyclePolicy implements meta.LifecycleQueries.
+func (q querier) DeleteLifecyclePolicy(ctx context.Context, repo string) error {
+	return q.lcExecOne(ctx, "delete lifecycle policy of "+repo, sqlDeleteLifecyclePolicy, repo)
+}
+
+// SetLifecycleEvaluated implements meta.LifecycleQueries.
+func (q querier) SetLifecycleEvaluated(ctx context.Context, repo string, at time.Time) error {
+	return q.lcExecOne(ctx, "set lifecycle evaluation time of "+repo, sqlSetLifecycleEvaluated, repo, nanos(at))
+}
+
+// ListLifecyclePolicies implements meta.LifecycleQueries.
+func (q querier) ListLifecyclePolicies(ctx context.Context, after string, limit int) ([]meta.LifecyclePolicy, error) {
+	out, err := collect(ctx, q.db, scanPolicy, sqlListLifecyclePolicies, after, limitArg(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list lifecycle policies: %w", err)
+	}
+	return out, nil
+}
+
+// StartLifecyclePreview implements meta.LifecycleQueries.
+func (q querier) StartLifecyclePreview(ctx context.Context, p *meta.LifecyclePreview, staleBefore time.Time) error {
+	n, err := q.exec(ctx, sqlStartLifecyclePreview, p.Repository, p.Status, p.PolicyText, p.Results,
+		nanos(p.StartedAt), nanos(p.UpdatedAt), nanos(staleBefore))
+	if err == nil && n == 0 {
+		err = meta.ErrExists
+	}
+	if err != nil {
+		return fmt.Errorf("start lifecycle preview of %s: %w", p.Repository, err)
+	}
+	return nil
+}
+
+// FinishLifecyclePreview implements meta.LifecycleQueries.
+func (q querier) FinishLifecyclePreview(ctx context.Context, p *meta.LifecyclePreview) error {
+	return q.lcExecOne(ctx, "finish lifecycle preview of "+p.Repository, sqlFinishLifecyclePreview,
+		p.Repository, nanos(p.StartedAt), p.Status, p.Results, nanos(p.UpdatedAt))
+}
+
+// GetLifecyclePreview implements meta.LifecycleQueries.
+func (q querier) GetLifecyclePreview(ctx context.Context, repo string) (*meta.LifecyclePreview, error) {
+	var p meta.LifecyclePreview
+	var started, updated int64
+	err := q.db.QueryRow(ctx, sqlGetLifecyclePreview, repo).Scan(&p.Repository, &p.Status, &p.PolicyText, &p.Results, &started, &updated)
+	if err != nil {
+		return nil, fmt.Errorf("get lifecycle preview of %s: %w", repo, classify(err))
+	}
+	p.StartedAt, p.UpdatedAt = fromNanos(started), fromNanos(updated)
+	return &p, nil
+}
+
+// SetImageState implements meta.LifecycleQueries.
+func (q querier) SetImageState(ctx context.Context, st *meta.ImageState) error {
+	if _, err := q.exec(ctx, sqlSetImageState, st.Repository, string(st.Digest), st.Status,
+		nullNanos(st.LastArchivedAt), nullNanos(st.LastActivatedAt)); err != nil {
+		return fmt.Errorf("set image state of %s@%s: %w", st.Repository, st.Digest, err)
+	}
+	return nil
+}
+
+func scanImageState(row pgx.Row) (*meta.ImageState, error) {
+	var st meta.ImageState
+	var d string
+	var archived, activated *int64
+	if err := row.Scan(&st.Repository, &d, &st.Status, &archived, &activated); err != nil {
+		return nil, classify(err)
+	}
+	st.Digest = digest.Digest(d)
+	st.LastArchivedAt, st.LastActivatedAt = fromNullNanos(archived), fromNullNanos(activated)
+	return &st, nil
+}
+
+// GetImageState implements meta.LifecycleQueries.
+func (q querier) GetImageState(ctx context.Context, repo string, dgst digest.Digest) (*meta.ImageState, error) {
+	st, err := scanImageState(q.db.QueryRow(ctx, sqlGetImageState, repo, string(dgst)))
+	if err != nil {
+		return nil, fmt.Errorf("get image state of %s@%s: %w", repo, dgst, err)
+	}
+	return st, nil
+}
+
+// ListImageStates implements meta.LifecycleQueries.
+func (q querier) ListImageStates(ctx context.Context, repo string) ([]meta.ImageState, error) {
+	out, err := collect(ctx, q.db, scanImageState, sqlListImageStates, repo)
+	if err != nil {
+		return nil, fmt.Errorf("list image states of %s: %w", repo, err)
+	}
+	return out, nil
+}
+
+// AcquireLease implements meta.LifecycleQueries.
+func (q querier) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
+	n, err := q.exec(ctx, sqlAcquireLease, name, holder, nanos(now), nanos(until))
+	if err != nil {
+		return false, fmt.Errorf("acquire lease %s: %w", name, err)
+	}
+	return n > 0, nil
+}
+
+// ReleaseLease implements meta.LifecycleQueries.
+func (q querier) ReleaseLease(ctx context.Context, name, holder string) error {
+	if _, err := q.exec(ctx, sqlReleaseLease, name, holder); err != nil {
+		return fmt.Errorf("release lease %s: %w", name, err)
+	}
+	return nil
+}
+
+// CreatePullTimeExclusion implements meta.LifecycleQueries.
+func (q querier) CreatePullTimeExclusion(ctx context.Context, e *meta.PullTimeExclusion) error {
+	if _, err := q.exec(ctx, sqlCreatePullTimeExclusion, e.PrincipalARN, nanos(e.CreatedAt)); err != nil {
+		return fmt.Errorf("create pull-time exclusion %s: %w", e.PrincipalARN, err)
+	}
+	return nil
+}
+
+// DeletePullTimeExclusion implements meta.LifecycleQueries.
+func (q querier) DeletePullTimeExclusion(ctx context.Context, principalARN string) error {
+	return q.lcExecOne(ctx, "delete pull-time exclusion "+principalARN, sqlDeletePullTimeExclusion, principalARN)
+}
+
+func scanExclusion(row pgx.Row) (*meta.PullTimeExclusion, error) {
+	var e meta.PullTimeExclusion
+	var created int64
+	if err := row.Scan(&e.PrincipalARN, &created); err != nil {
+		return nil, classify(err)
+	}
+	e.CreatedAt = fromNanos(created)
+	return &e, nil
+}
+
+// ListPullTimeExclusions implements meta.LifecycleQueries.
+func (q querier) ListPullTimeExclusions(ctx context.Context, after string, limit int) ([]meta.PullTimeExclusion, error) {
+	out, err := collect(ctx, q.db, scanExclusion, sqlListPullTimeExclusions, after, limitArg(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list pull-time exclusions: %w", err)
+	}
+	return out, nil
+}
+
+// Store routing of meta.LifecycleQueries.
+
+// PutLifecyclePolicy implements meta.LifecycleQueries on the write pool.
+func (s *Store) PutLifecyclePolicy(ctx context.Context, p *meta.LifecyclePolicy) error {
+	return s.writeIdempotent(ctx, "put lifecycle policy", func(q querier) error { return q.PutLifecyclePolicy(ctx, p) })
+}
+
+// GetLifecyclePolicy implements meta.LifecycleQueries on the read pool.
+func (s *Store) GetLifecyclePolicy(ctx context.Context, repo string) (*meta.LifecyclePolicy, error) {
+	return read(ctx, s, "get lifecycle policy", func(q querier) (*meta.LifecyclePolicy, error) { return q.GetLifecyclePolicy(ctx, repo) })
+}
+
+// DeleteLifecyclePolicy implements meta.LifecycleQueries on the write pool.
+func (s *Store) DeleteLifecyclePolicy(ctx context.Context, repo string) error {
+	return s.write(ctx, "delete lifecycle policy", func(q querier) error { return q.DeleteLifecyclePolicy(ctx, repo) })
+}
+
+// SetLifecycleEvaluated implements meta.LifecycleQueries on the write pool.
+func (s *Store) SetLifecycleEvaluated(ctx context.Context, repo string, at time.Time) error {
+	return s.writeIdempotent(ctx, "set lifecycle evaluated", func(q querier) error { return q.SetLifecycleEvaluated(ctx, repo, at) })
+}
+
+// ListLifecyclePolicies implements meta.LifecycleQueries on the read pool.
+func (s *Store) ListLifecyclePolicies(ctx context.Context, after string, limit int) ([]meta.LifecyclePolicy, error) {
+	return read(ctx, s, "list lifecycle policies", func(q querier) ([]meta.LifecyclePolicy, error) { return q.ListLifecyclePolicies(ctx, after, limit) })
+}
+
+// StartLifecyclePreview implements meta.LifecycleQueries on the write pool.
+func (s *Store) StartLifecyclePreview(ctx context.Context, p *meta.LifecyclePreview, staleBefore time.Time) error {
+	return s.write(ctx, "start lifecycle preview", func(q querier) error { return q.StartLifecyclePreview(ctx, p, staleBefore) })
+}
+
+// FinishLifecyclePreview implements meta.LifecycleQueries on the write pool.
+func (s *Store) FinishLifecyclePreview(ctx context.Context, p *meta.LifecyclePreview) error {
+	return s.writeIdempotent(ctx, "finish lifecycle preview", func(q querier) error { return q.FinishLifecyclePreview(ctx, p) })
+}
+
+// GetLifecyclePreview implements meta.LifecycleQueries on the read pool.
+func (s *Store) GetLifecyclePreview(ctx context.Context, repo string) (*meta.LifecyclePreview, error) {
+	return read(ctx, s, "get lifecycle preview", func(q querier) (*meta.LifecyclePreview, error) { return q.GetLifecyclePreview(ctx, repo) })
+}
+
+// SetImageState implements meta.LifecycleQueries on the write pool.
+func (s *Store) SetImageState(ctx context.Context, st *meta.ImageState) error {
+	return s.writeIdempotent(ctx, "set image state", func(q querier) error { return q.SetImageState(ctx, st) })
+}
+
+// GetImageState implements meta.LifecycleQueries on the read pool.
+func (s *Store) GetImageState(ctx context.Context, repo string, dgst digest.Digest) (*meta.ImageState, error) {
+	return read(ctx, s, "get image state", func(q querier) (*meta.ImageState, error) { return q.GetImageState(ctx, repo, dgst) })
+}
+
+// ListImageStates implements meta.LifecycleQueries on the read pool.
+func (s *Store) ListImageStates(ctx context.Context, repo string) ([]meta.ImageState, error) {
+	return read(ctx, s, "list image states", func(q querier) ([]meta.ImageState, error) { return q.ListImageStates(ctx, repo) })
+}
+
+// AcquireLease implements meta.LifecycleQueries on the write pool.
+func (s *Store) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (ok bool, err error) {
+	err = s.write(ctx, "acquire lease", func(q querier) error {
+		ok, err = q.AcquireLease(ctx, name, holder, now, until)
+		return err
+	})
+	return ok, err
+}
+
+// ReleaseLease implements meta.LifecycleQueries on the write pool.
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
+	return s.writeIdempotent(ctx, "release lease", func(q querier) error { return q.ReleaseLease(ctx, name, holder) })
+}
+
+// CreatePullTimeExclusion implements meta.LifecycleQueries on the write pool.
+func (s *Store) CreatePullTimeExclusion(ctx context.Context, e *meta.PullTimeExclusion) error {
+	return s.write(ctx, "create pull time exclusion", func(q querier) error { return q.CreatePullTimeExclusion(ctx, e) })
+}
+
+// DeletePullTimeExclusion implements meta.LifecycleQueries on the write pool.
+func (s *Store) DeletePullTimeExclusion(ctx context.Context, principalARN string) error {
+	return s.write(ctx, "delete pull time exclusion", func(q querier) error { return q.DeletePullTimeExclusion(ctx, principalARN) })
+}
+
+// ListPullTimeExclusions implements meta.LifecycleQueries on the read pool.
+func (s *Store) ListPullTimeExclusions(ctx context.Context, after string, limit int) ([]meta.PullTimeExclusion, error) {
+	return read(ctx, s, "list pull time exclusions", func(q querier) ([]meta.PullTimeExclusion, error) { return q.ListPullTimeExclusions(ctx, after, limit) })
+}
