@@ -34,6 +34,8 @@ type command struct {
 var commands = []command{
 	{"serve", "run the registry server", serve},
 	{"bench", "measure a registry's throughput (push, pull, manifest GET)", benchCmd},
+	{"usage", "print per-repository storage usage (images, tags, bytes)", usageCmd},
+	{"vulndb", "import or update the vulnerability database image scans use", vulndbCmd},
 	{"version", "print version information", printVersion},
 }
 

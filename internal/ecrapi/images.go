@@ -30,8 +30,8 @@ const (
 	defaultReferrerPageSize = 50
 )
 
-// imageStatusActive is the status of every Berth image: images are never
-// archived.
+// imageStatusActive is the status of an image that is not archived
+// (lifecycleops.go reads the others from the core).
 const imageStatusActive = "ACTIVE"
 
 // ImageFailureCode values (the model's enum).
@@ -80,12 +80,6 @@ func (f *imageFilter) tagStatus() string {
 	return *f.TagStatus
 }
 
-// excludesActive reports whether the filter's imageStatus leaves out active
-// images, which are all Berth has.
-func (f *imageFilter) excludesActive() bool {
-	return f != nil && f.ImageStatus != nil && !activeStatusMatches(*f.ImageStatus)
-}
-
 // activeStatusMatches reports whether an image/artifact status filter
 // (ACTIVE, ARCHIVED, ACTIVATING, ANY) matches active content.
 func activeStatusMatches(status string) bool {
@@ -118,6 +112,12 @@ type imageDetail struct {
 	LastRecordedPullTime   EpochTime `json:"lastRecordedPullTime,omitzero"`
 	SubjectManifestDigest  string    `json:"subjectManifestDigest,omitempty"`
 	ImageStatus            string    `json:"imageStatus,omitempty"`
+	LastArchivedAt         EpochTime `json:"lastArchivedAt,omitzero"`  // lifecycleops.go
+	LastActivatedAt        EpochTime `json:"lastActivatedAt,omitzero"` // lifecycleops.go
+
+	// scanops.go
+	ImageScanStatus          *imageScanStatusJSON          `json:"imageScanStatus,omitempty"`
+	ImageScanFindingsSummary *imageScanFindingsSummaryJSON `json:"imageScanFindingsSummary,omitempty"`
 }
 
 type describeImagesOutput struct {
@@ -145,21 +145,24 @@ func (s *Service) describeImages(ctx context.Context, req *Request) (any, error)
 	if in.MaxResults != nil {
 		limit = int(*in.MaxResults)
 	}
-	// An image status filter that excludes active images still names a
-	// repository that must exist.
-	if in.Filter.excludesActive() {
-		if _, err := s.core.GetRepository(ctx, repo); err != nil {
-			return nil, coreError(err)
-		}
-		return &describeImagesOutput{ImageDetails: []imageDetail{}}, nil
-	}
 	images, next, err := s.core.ListImages(ctx, repo, after, limit, in.Filter.tagStatus())
+	if err != nil {
+		return nil, coreError(err)
+	}
+	states, err := s.core.ImageStates(ctx, repo)
 	if err != nil {
 		return nil, coreError(err)
 	}
 	out := &describeImagesOutput{ImageDetails: make([]imageDetail, 0, len(images))}
 	for i := range images {
-		out.ImageDetails = append(out.ImageDetails, s.imageDetail(repo, &images[i]))
+		d := s.imageDetail(repo, &images[i])
+		setImageState(&d, states[images[i].Digest])
+		if err := s.setImageScan(ctx, &d); err != nil { // scanops.go
+			return nil, coreError(err)
+		}
+		if in.Filter.statusMatches(d.ImageStatus) {
+			out.ImageDetails = append(out.ImageDetails, d)
+		}
 	}
 	if next != "" {
 		out.NextToken = encodePageToken(next, "")
@@ -197,7 +200,16 @@ func (s *Service) describeImageIDs(ctx context.Context, repo string, in describe
 			continue
 		}
 		seen[img.Digest] = true
-		out.ImageDetails = append(out.ImageDetails, s.imageDetail(repo, img))
+		d := s.imageDetail(repo, img)
+		st, err := s.core.ImageState(ctx, repo, img.Digest)
+		if err != nil {
+			return nil, coreError(err)
+		}
+		setImageState(&d, st)
+		if err := s.setImageScan(ctx, &d); err != nil { // scanops.go
+			return nil, coreError(err)
+		}
+		out.ImageDetails = append(out.ImageDetails, d)
 	}
 	return out, nil
 }
@@ -287,11 +299,9 @@ func (s *Service) listImages(ctx context.Context, req *Request) (any, error) {
 		limit = int(*in.MaxResults)
 	}
 	out := &listImagesOutput{ImageIDs: []imageIdentifier{}}
-	if in.Filter.excludesActive() {
-		if _, err := s.core.GetRepository(ctx, repo); err != nil {
-			return nil, coreError(err)
-		}
-		return out, nil
+	statusOK, err := s.statusFilter(ctx, repo, in.Filter) // lifecycleops.go
+	if err != nil {
+		return nil, err
 	}
 	tagStatus := in.Filter.tagStatus()
 
@@ -328,7 +338,7 @@ func (s *Service) listImages(ctx context.Context, req *Request) (any, error) {
 		case registry.KindOf(err) == registry.KindManifestUnknown:
 		case err != nil:
 			return nil, coreError(err)
-		case tagStatus != registry.TagStatusUntagged && len(img.Tags) > 0:
+		case tagStatus != registry.TagStatusUntagged && len(img.Tags) > 0 && statusOK(img.Digest):
 			if add(img, afterTag, true) {
 				return out, nil
 			}
@@ -340,6 +350,9 @@ func (s *Service) listImages(ctx context.Context, req *Request) (any, error) {
 			return nil, coreError(err)
 		}
 		for i := range images {
+			if !statusOK(images[i].Digest) {
+				continue
+			}
 			if add(&images[i], "", i < len(images)-1 || next != "") {
 				return out, nil
 			}
@@ -400,7 +413,14 @@ func (s *Service) batchGetImage(ctx context.Context, req *Request) (any, error) 
 				FailureReason: fmt.Sprintf("Requested image not found in an accepted media type: the image manifest media type is '%s'", img.MediaType)})
 			continue
 		}
-		s.core.RecordPull(repo, img.Digest)
+		if err := s.core.CheckPullable(ctx, repo, img.Digest); err != nil {
+			if registry.KindOf(err) != registry.KindManifestUnknown {
+				return nil, coreError(err)
+			}
+			out.Failures = append(out.Failures, imageFailure{ImageID: id, FailureCode: failureImageNotFound, FailureReason: err.Error()})
+			continue
+		}
+		s.core.RecordPullBy(repo, img.Digest, principalARN(req))
 		out.Images = append(out.Images, ecrImage{
 			RegistryID:             s.opts.AccountID,
 			RepositoryName:         repo,

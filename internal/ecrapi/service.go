@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/berth-registry/berth/internal/auth"
+	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/registry"
 )
 
@@ -28,6 +30,11 @@ type Options struct {
 	// a random key per process.
 	URLSigningKey []byte
 	Logger        *slog.Logger
+	// Authorizer, when set, authorizes every operation (policyops.go).
+	Authorizer *authz.Authorizer
+	// ScanQuota is how often StartImageScan may scan one image (0: ECR's
+	// 24 hours; negative: unlimited). See scanops.go.
+	ScanQuota time.Duration
 }
 
 // Service implements the ECR operations as a thin adapter over the core.
@@ -55,6 +62,10 @@ func NewHandler(core *registry.Registry, opts Options, authn Authenticator) (htt
 	s.registerRegistryOps(d)   // registryops.go
 	s.registerImageOps(d)      // images.go
 	s.registerLayerOps(d)      // layers.go
+	s.registerPolicyOps(d)     // policyops.go
+	s.registerLifecycleOps(d)  // lifecycleops.go
+	s.registerTemplateOps(d)   // templateops.go
+	s.registerScanOps(d)       // scanops.go
 	return d, nil
 }
 

@@ -108,6 +108,11 @@ type Upload struct {
 // ErrConflict, so callers do not retry it); ListTags and ListManifests return
 // an empty result for an unknown repository.
 type Queries interface {
+	IAM              // iam.go
+	LifecycleQueries // lifecycle.go
+	GCQueries        // gc.go
+	TemplateQueries  // templates.go
+	ScanQueries      // scan.go
 	// Repositories.
 	CreateRepository(ctx context.Context, repo *Repository) error                     // ErrExists
 	GetRepository(ctx context.Context, name string) (*Repository, error)              // ErrNotFound

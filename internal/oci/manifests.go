@@ -62,7 +62,7 @@ func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, name, ref 
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		// ECR's lastRecordedPullTime counts manifest GETs, not HEADs.
-		h.core.RecordPull(name, m.Digest)
+		h.recordPull(r.Context(), name, m.Digest) // principal.go
 		_, _ = w.Write(m.Content)
 	}
 }

@@ -190,6 +190,7 @@ func methodAllowed(kind routeKind, method string) bool {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r = r.WithContext(withPrincipalSlot(r.Context())) // principal.go
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	rt := parseRoute(r.URL.Path)
 	if rt.kind == routeUnknown {

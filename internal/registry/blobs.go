@@ -306,6 +306,9 @@ func (r *Registry) linkNewBlob(ctx context.Context, q meta.Queries, repo string,
 	if _, err := r.repositoryForPush(ctx, q, repo); err != nil {
 		return err
 	}
+	if err := r.checkCollectedBlob(ctx, q, info.Digest); err != nil { // gc.go
+		return err
+	}
 	if err := q.PutBlob(ctx, meta.Blob{Digest: info.Digest, Size: info.Size, CreatedAt: r.now()}); err != nil {
 		return internal(err, "record blob %s", info.Digest)
 	}

@@ -61,16 +61,18 @@ func Errorf(kind Kind, format string, args ...any) *Error {
 
 // KindOf reports the Kind of err, KindInternal when err is not a domain error.
 func KindOf(err error) Kind {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := AsError(err); ok {
 		return e.Kind
 	}
 	return KindInternal
 }
 
-// AsError returns err as *Error when it is one.
+// AsError returns err as *Error when it is one, and a store outage that was
+// not wrapped in one (meta/blob ErrUnavailable) as a KindUnavailable *Error.
 func AsError(err error) (*Error, bool) {
 	var e *Error
-	ok := errors.As(err, &e)
-	return e, ok
+	if errors.As(err, &e) {
+		return e, true
+	}
+	return unavailableError(err)
 }

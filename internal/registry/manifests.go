@@ -31,6 +31,9 @@ func (r *Registry) GetManifest(ctx context.Context, repo, reference string) (*Ma
 	if err != nil {
 		return nil, internal(err, "get manifest %s", dgst)
 	}
+	if err := r.checkPullable(ctx, repo, dgst); err != nil { // lifecycle.go
+		return nil, err
+	}
 	tag := ""
 	if !IsDigestReference(reference) {
 		tag = reference
@@ -145,6 +148,9 @@ func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType
 			changed = true
 			if err := q.PutManifest(ctx, m, refs); err != nil {
 				return internal(err, "store manifest %s", dgst)
+			}
+			if err := r.enqueueScanOnPush(ctx, q, repo, settings, m); err != nil { // scan.go
+				return err
 			}
 		case err != nil:
 			return internal(err, "get manifest %s", dgst)

@@ -44,6 +44,7 @@ type Registry struct {
 	pulls   *pullRecorder
 	cache   *manifestCache
 	uploads *uploadLocks
+	lc      *lifecycleState // lifecycle.go
 }
 
 // New builds the core over a metadata store and a blob store.
@@ -61,7 +62,7 @@ func New(m meta.Store, b blob.Store, cfg Config, log *slog.Logger) *Registry {
 		cfg.CacheBytes = 32 << 20
 	}
 	return &Registry{meta: m, blobs: b, cfg: cfg, log: log, pulls: &pullRecorder{}, uploads: &uploadLocks{},
-		cache: newManifestCache(cfg.CacheTTL, cfg.CacheBytes, cfg.Now)}
+		cache: newManifestCache(cfg.CacheTTL, cfg.CacheBytes, cfg.Now), lc: newLifecycleState()}
 }
 
 func (r *Registry) now() time.Time { return r.cfg.Now().UTC() }
@@ -104,6 +105,9 @@ func (r *Registry) repositoryForPush(ctx context.Context, q meta.Queries, name s
 	repo, err := q.GetRepository(ctx, name)
 	if err == nil {
 		return repo, nil
+	}
+	if repo, terr := r.createFromTemplate(ctx, q, name, err); repo != nil || terr != nil { // templates.go
+		return repo, terr
 	}
 	if !errors.Is(err, meta.ErrNotFound) || !r.cfg.CreateOnPush {
 		return nil, r.repoErr(err, name)

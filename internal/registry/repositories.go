@@ -40,6 +40,7 @@ type RepositorySettings struct {
 	EncryptionType     string        `json:"encryptionType,omitempty"`
 	KMSKey             string        `json:"kmsKey,omitempty"`
 	Tags               []ResourceTag `json:"tags,omitempty"`
+	RepositoryPolicy   string        `json:"repositoryPolicy,omitempty"` // policies.go
 }
 
 // Repository is a repository with its decoded settings.

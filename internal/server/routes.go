@@ -38,6 +38,8 @@ func (s *Server) route(r *http.Request) (string, http.Handler) {
 			name = routeV2Other
 		}
 		return name, s.v2
+	case p == "/" && s.isQueryAPI(r): // iam.go
+		return routeIAM, s.iam
 	case p == "/" && r.Method == http.MethodPost:
 		return routeECR, s.ecr
 	case strings.HasPrefix(p, ecrapi.DownloadPathPrefix):

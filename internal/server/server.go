@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,13 +22,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/berth-registry/berth/internal/auth"
+	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/blob"
-	"github.com/berth-registry/berth/internal/blob/fs"
 	"github.com/berth-registry/berth/internal/config"
 	"github.com/berth-registry/berth/internal/ecrapi"
 	"github.com/berth-registry/berth/internal/identity"
 	"github.com/berth-registry/berth/internal/meta"
-	"github.com/berth-registry/berth/internal/meta/sqlite"
 	"github.com/berth-registry/berth/internal/oci"
 	"github.com/berth-registry/berth/internal/registry"
 )
@@ -68,6 +66,7 @@ type Server struct {
 	// Handlers by route; fields so tests can substitute them.
 	v2  http.Handler
 	ecr http.Handler
+	iam http.Handler // iam.go: IAM and STS (Query protocol)
 	// layerURLs serves GetDownloadUrlForLayer's signed URLs (no other auth).
 	layerURLs http.Handler
 	health    http.Handler
@@ -123,20 +122,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		}
 		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	m, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "metadata.db"))
+	st, err := openStores(ctx, cfg, log)
 	if err != nil {
-		return nil, fmt.Errorf("open metadata store: %w", err)
+		return nil, err
 	}
-	s.meta = m
-	b, err := fs.New(cfg.DataDir)
-	if err != nil {
-		_ = m.Close()
-		return nil, fmt.Errorf("open blob store: %w", err)
-	}
-	s.blobs = b
+	m, b := st.meta, st.blobs
+	s.meta, s.blobs = m, b
 	s.id, err = identity.Bootstrap(ctx, m, identity.Config{
 		AccountID:           cfg.AccountID,
 		MasterKeyFile:       cfg.MasterKeyPath(),
@@ -150,7 +141,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		return nil, err
 	}
 	s.core = registry.New(m, b, registry.Config{
-		CreateOnPush: cfg.CreateOnPush, UploadTTL: cfg.UploadTTL, RegistryID: s.id.AccountID(),
+		CreateOnPush: cfg.CreateOnPush, UploadTTL: cfg.UploadTTL, RegistryID: s.id.AccountID(), CacheTTL: st.cacheTTL,
 	}, log)
 
 	s.prom = prometheus.NewRegistry()
@@ -168,10 +159,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		return nil, err
 	}
 
+	az := authz.New(authz.Config{Identities: s.id, Resources: s.core, Logger: log, CreateOnPush: cfg.CreateOnPush}) // IAM enforcement on both APIs
+	// Location headers are absolute only when the public URL was configured;
+	// a guessed one would send clients that know the server by another name
+	// (localhost, a LAN address) somewhere else.
+	locationBase := cfg.PublicURL
+	if cfg.PublicURLDerived {
+		locationBase = ""
+	}
 	s.v2 = oci.New(s.core, oci.Options{
-		PublicURL: cfg.PublicURL, Logger: log,
-		Authorize: v2Authorizer(s.id.Tokens(), cfg.PublicURL),
+		PublicURL: locationBase, Logger: log,
+		Authorize: v2Authorizer(s.id.Tokens(), cfg.PublicURL, az, cfg.Region),
 	})
+	if st.presign != nil {
+		s.v2 = blobRedirects(s.core, v2Authorizer(s.id.Tokens(), cfg.PublicURL, az, cfg.Region), log, s.v2)
+	}
 	urlKey, err := s.id.DeriveKey(purposeLayerURLs)
 	if err != nil {
 		_ = s.Close()
@@ -179,7 +181,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 	}
 	ecrOpts := ecrapi.Options{
 		AccountID: s.id.AccountID(), Region: cfg.Region, PublicURL: cfg.PublicURL,
-		Tokens: s.id.Tokens(), URLSigningKey: urlKey, Logger: log,
+		Tokens: s.id.Tokens(), URLSigningKey: urlKey, Logger: log, Authorizer: az,
+		ScanQuota: time.Duration(scanQuota(int64(cfg.ScanQuota))), // scan.go
 	}
 	ecr, err := ecrapi.NewHandler(s.core, ecrOpts, &auth.Verifier{Keys: s.id, Region: cfg.Region})
 	if err != nil {
@@ -187,9 +190,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		return nil, err
 	}
 	s.ecr = awsJSON(ecr)
+	s.iam = newIAMHandler(s.id, cfg.Region, log)
+	s.iam = forgetPoliciesAfter(az, s.iam) // iamauthz.go: IAM changes apply to ECR and /v2 at once
 	if s.layerURLs, err = ecrapi.NewDownloadHandler(s.core, ecrOpts); err != nil {
 		_ = s.Close()
 		return nil, err
+	}
+	if st.presign != nil {
+		s.layerURLs = layerURLRedirects(s.core, log, s.layerURLs)
 	}
 	s.health = http.HandlerFunc(s.healthz)
 	s.metrics = metricsHandler(s.prom, log)
@@ -240,6 +248,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	janitorDone := make(chan struct{})
 	go func() {
 		defer close(janitorDone)
+		defer s.startLifecycle(janitorCtx)() // lifecycle.go: stops with the janitor
+		defer s.startGC(janitorCtx)()        // gc.go: stops with the janitor
+		defer s.startScan(janitorCtx)()      // scan.go: stops with the janitor
 		s.runJanitor(janitorCtx)
 	}()
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/berth-registry/berth/internal/auth"
+	"github.com/berth-registry/berth/internal/authz"
 	"github.com/berth-registry/berth/internal/oci"
 )
 
@@ -22,11 +23,11 @@ func v2Challenge(publicURL string) string {
 
 // v2Authorizer authenticates every /v2 request, the /v2/ probe included: it
 // needs HTTP Basic user AWS with a valid login token (from
-// GetAuthorizationToken) as the password. Any valid token may do everything
-// for now; per-action authorization comes with IAM policies.
-func v2Authorizer(tokens *auth.LoginTokens, publicURL string) func(*http.Request, oci.Access) error {
+// GetAuthorizationToken) as the password; the token's principal must then
+// be allowed the ECR actions the request needs (v2authz.go; az nil: any).
+func v2Authorizer(tokens *auth.LoginTokens, publicURL string, az *authz.Authorizer, region string) func(*http.Request, oci.Access) error {
 	challenge := v2Challenge(publicURL)
-	return func(r *http.Request, _ oci.Access) error {
+	return func(r *http.Request, access oci.Access) error {
 		user, pass, ok := auth.ParseBasicAuth(r)
 		if !ok {
 			return oci.Unauthorized(challenge, "Not Authorized")
@@ -34,13 +35,15 @@ func v2Authorizer(tokens *auth.LoginTokens, publicURL string) func(*http.Request
 		if user != loginUser || pass == "" {
 			return oci.Unauthorized(challenge, "Your authorization token is invalid.")
 		}
-		if _, err := tokens.VerifyLoginToken(r.Context(), pass); err != nil {
+		p, err := tokens.VerifyLoginToken(r.Context(), pass)
+		if err != nil {
 			var ae *auth.Error
 			if errors.As(err, &ae) {
 				return oci.Unauthorized(challenge, ae.Message)
 			}
 			return err // the key store failed: a 500, never a pass
 		}
-		return nil
+		oci.SetPrincipal(r.Context(), p.ARN) // pull-time update exclusions (registry/lifecycle.go)
+		return v2Policy(az, region, r, p, access)
 	}
 }

@@ -47,6 +47,10 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"Settings", testSettings},
 		{"SettingsInTx", testSettingsInTx},
 		{"ConcurrentCreateSetting", testConcurrentCreateSetting},
+		{"GC", testGC},
+		{"IAM", testIAM},             // iam.go
+		{"Lifecycle", testLifecycle}, // lifecycle.go
+		{"Scan", testScan},           // scan.go
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

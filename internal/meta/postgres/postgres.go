@@ -299,7 +299,7 @@ func (s *Store) retry(ctx context.Context, op string, p retryPolicy, retryable f
 			s.connErrAt.Store(time.Now().UnixNano())
 		}
 		if attempt >= p.attempts || ctx.Err() != nil || !retryable(err) {
-			return err
+			return unavailable(err)
 		}
 		d := p.backoff(attempt)
 		s.log.DebugContext(ctx, "meta/postgres: retrying", "op", op, "attempt", attempt, "delay", d, "err", err)
@@ -307,7 +307,7 @@ func (s *Store) retry(ctx context.Context, op string, p retryPolicy, retryable f
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return err
+			return unavailable(err)
 		case <-t.C:
 		}
 	}
