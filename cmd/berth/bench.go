@@ -7,23 +7,39 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/berth-registry/berth/internal/bench"
 )
 
-// benchCmd runs the load tool against a registry URL.
+// benchCmd runs the load tool against one registry URL, or two side by side.
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o bench.Options
-	fs.StringVar(&o.URL, "url", "http://127.0.0.1:5000", "registry base URL")
-	fs.StringVar(&o.Username, "username", "", "basic auth user (AWS for an ECR login token)")
-	fs.StringVar(&o.Repository, "repository", "berth-bench", "repository to push to and pull from")
-	fs.IntVar(&o.Layers, "layers", 4, "layers in the random image")
-	fs.Int64Var(&o.LayerSize, "layer-size", 64<<20, "bytes per layer")
-	fs.IntVar(&o.Concurrency, "concurrency", 4, "layers pushed or pulled at once")
-	fs.IntVar(&o.ManifestConcurrency, "manifest-concurrency", 64, "concurrent manifest GET loops")
-	fs.DurationVar(&o.Duration, "duration", 0, "manifest GET run time (default 10s)")
+	var t, cmp bench.Target
+	var scenarios string
+	fs.StringVar(&t.Name, "name", "", "label of the registry's column (default: its host)")
+	fs.StringVar(&t.URL, "url", "http://127.0.0.1:5000", "registry base URL")
+	fs.StringVar(&t.Username, "username", "", "basic auth user (password: $BERTH_BENCH_PASSWORD)")
+	fs.BoolVar(&t.ECR, "ecr", false, "log in with ECR GetAuthorizationToken (AWS SDK default credential chain) against --url")
+	fs.IntVar(&t.ServerPID, "server-pid", 0, "registry process id: report its peak RSS (VmHWM)")
+	fs.StringVar(&cmp.Name, "compare-name", "", "label of the second registry's column")
+	fs.StringVar(&cmp.URL, "compare-url", "", "a second registry to measure in the same run (no auth)")
+	fs.IntVar(&cmp.ServerPID, "compare-pid", 0, "second registry's process id")
+	fs.StringVar(&o.Repository, "repository", "berth-bench", "repository name prefix (a fresh one per run)")
+	fs.IntVar(&o.Layers, "layers", 4, "layers in the large image")
+	fs.Int64Var(&o.LayerSize, "layer-size", 64<<20, "bytes per large layer")
+	fs.IntVar(&o.Concurrency, "concurrency", 4, "large layers pushed or pulled at once")
+	fs.IntVar(&o.ManifestConcurrency, "manifest-concurrency", 64, "concurrent manifest GET/HEAD loops (and hello ceiling)")
+	fs.IntVar(&o.SmallImages, "small-images", 500, "images in push-small")
+	fs.IntVar(&o.SmallConcurrency, "small-concurrency", 16, "push-small concurrency")
+	fs.IntVar(&o.Tags, "tags", 5000, "tags added by tag-put")
+	fs.IntVar(&o.TagPageSize, "tag-page", 100, "tags-list page size (n)")
+	fs.IntVar(&o.MixedConcurrency, "mixed-concurrency", 32, "mixed scenario concurrency")
+	fs.DurationVar(&o.Duration, "duration", 0, "run time of each timed scenario (default 10s)")
+	fs.StringVar(&o.CeilingDir, "ceiling-dir", "", "directory for the fsync ceiling's files: the registry's file system (default $TMPDIR)")
+	fs.StringVar(&scenarios, "scenarios", "", "comma-separated scenarios (default all: "+strings.Join(bench.AllScenarios, ",")+")")
 	fs.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and durations: a correctness check, not a measurement")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -31,8 +47,20 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return errUsage
 	}
+	if fs.NArg() != 0 {
+		return errUsage
+	}
+	if scenarios != "" {
+		o.Scenarios = strings.Split(scenarios, ",")
+	}
 	// The password comes from the environment so it stays out of process listings.
-	o.Password = os.Getenv("BERTH_BENCH_PASSWORD")
+	if t.Username != "" {
+		t.Password = os.Getenv("BERTH_BENCH_PASSWORD")
+	}
+	o.Targets = []bench.Target{t}
+	if cmp.URL != "" {
+		o.Targets = append(o.Targets, cmp)
+	}
 	if _, err := bench.Run(ctx, o, stdout); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}

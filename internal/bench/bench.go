@@ -1,10 +1,13 @@
-// Package bench is a small load tool for a running registry (`berth bench`).
+// Package bench is the load tool behind `berth bench`.
 //
-// It measures, in order: this machine's single-core sha256 speed (the
-// ceiling for a push, since the registry hashes every byte it receives), a
-// push of a random image, a verified pull of that image, and manifest GETs
-// at high concurrency. Every figure comes from real HTTP against the
-// registry; every pulled byte and every manifest response is verified.
+// One run measures this machine's ceilings (single-core sha256, an ideal
+// fsync'd one-pass PUT server, an ideal sendfile GET server with a
+// verifying client, a trivial hello handler), then drives every scenario
+// against one or more registries (push-large, pull-large, manifest-get,
+// tag-put, manifest-get with many tags, tags-list, push-small, mixed) and
+// prints each figure beside the ratio to its ceiling. Every figure comes
+// from real HTTP; every pulled byte and every manifest is verified against
+// its digest, so a fast wrong answer fails the run.
 package bench
 
 import (
@@ -14,45 +17,104 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"time"
 )
 
-// Options configures a run. Zero values take the defaults below.
-type Options struct {
-	// URL is the registry's base URL (default http://127.0.0.1:5000).
+// Target is one registry to measure.
+type Target struct {
+	// Name labels the target's column (default: its host).
+	Name string
+	// URL is the registry's base URL.
 	URL string
 	// Username and Password, when Username is set, are sent as basic auth.
 	Username string
 	Password string
-	// Repository and Tag name the image pushed and pulled
-	// (default berth-bench and bench).
+	// ECR logs in with GetAuthorizationToken (AWS SDK default credential
+	// chain, endpoint URL) and uses AWS:<token>, as docker-credential-ecr-login.
+	ECR bool
+	// ServerPID, when set, is the registry's process: its peak RSS (VmHWM)
+	// is read from /proc after every scenario.
+	ServerPID int
+}
+
+// Options configures a run. Zero values take the defaults below.
+type Options struct {
+	// URL, Username, Password, ECR and ServerPID describe the single target
+	// measured when Targets is empty (default URL http://127.0.0.1:5000).
+	URL       string
+	Username  string
+	Password  string
+	ECR       bool
+	ServerPID int
+	// Targets are measured one after the other, after the ceilings.
+	Targets []Target
+
+	// Repository and Tag name the large image pushed and pulled
+	// (default berth-bench and bench). Small images go to Repository-small.
 	Repository string
 	Tag        string
 
-	// Layers and LayerSize shape the random image (default 4 x 64 MiB).
+	// Layers and LayerSize shape the large image (default 4 x 64 MiB).
 	Layers    int
 	LayerSize int64
 	// Concurrency is the number of layers pushed or pulled at once (default 4).
 	Concurrency int
-	// ManifestConcurrency is the number of concurrent manifest GET loops (default 64).
+	// ManifestConcurrency is the number of manifest GET/HEAD loops (default 64).
 	ManifestConcurrency int
-	// Duration is how long the manifest GET scenario runs (default 10s).
+	// SmallImages, SmallLayerSize and SmallConcurrency shape push-small
+	// (default 500 images of one 4 KiB layer, 16 at once).
+	SmallImages      int
+	SmallLayerSize   int64
+	SmallConcurrency int
+	// Tags is how many tags tag-put adds (default 5000), TagConcurrency how
+	// many at once (default 16), TagPageSize the tags-list page (default 100).
+	Tags           int
+	TagConcurrency int
+	TagPageSize    int
+	// MixedConcurrency is the number of mixed loops (default 32); one
+	// operation in MixedPushEvery is a push, the rest pulls (default 10).
+	MixedConcurrency int
+	MixedPushEvery   int
+	// Duration is how long each timed scenario runs (default 10s).
 	Duration time.Duration
 	// HashBytes is how much data the sha256 ceiling hashes (default 256 MiB).
 	HashBytes int64
+	// CeilingDir holds the fsync ceiling's files: put it on the registry's
+	// file system (default os.TempDir()).
+	CeilingDir string
+	// Scenarios, when set, limits the run to these scenarios (ceilings
+	// always run). See AllScenarios.
+	Scenarios []string
 
-	// RequestTimeout bounds each manifest request (default 30s).
+	// RequestTimeout bounds each small request (default 30s).
 	RequestTimeout time.Duration
 	// TransferTimeout bounds the whole push and each blob GET (default 10m).
 	TransferTimeout time.Duration
-	// MaxRequests bounds the manifest GET count whatever the duration
-	// (default 50,000,000).
+	// MaxRequests bounds each timed scenario's operation count whatever the
+	// duration (default 50,000,000).
 	MaxRequests int64
 
-	// Smoke shrinks sizes and durations (4 x 1 MiB, 1s, 16 MiB hashed) so
-	// CI can check correctness quickly. It overrides the fields it shrinks.
+	// Smoke shrinks sizes and durations so CI can check correctness
+	// quickly. It overrides the fields it shrinks.
 	Smoke bool
 }
+
+// Scenario names, in run order.
+const (
+	ScenarioPushLarge   = "push-large"
+	ScenarioPullLarge   = "pull-large"
+	ScenarioManifestGet = "manifest-get"
+	ScenarioTagPut      = "tag-put"
+	ScenarioTagsList    = "tags-list"
+	ScenarioPushSmall   = "push-small"
+	ScenarioMixed       = "mixed"
+)
+
+// AllScenarios lists every scenario in run order. manifest-get runs twice:
+// with one tag, and again after tag-put with Tags more.
+var AllScenarios = []string{ScenarioPushLarge, ScenarioPullLarge, ScenarioManifestGet,
+	ScenarioTagPut, ScenarioTagsList, ScenarioPushSmall, ScenarioMixed}
 
 const (
 	maxLayers      = 64
@@ -61,6 +123,10 @@ const (
 	maxHashBytes   = 16 << 30
 	maxConcurrency = 1024
 	maxDuration    = 10 * time.Minute
+	maxSmallImages = 100_000
+	maxSmallLayer  = 16 << 20
+	maxTags        = 100_000
+	maxPageSize    = 10_000
 )
 
 // withDefaults fills zero fields, applies Smoke, and validates the result.
@@ -68,55 +134,66 @@ func (o Options) withDefaults() (Options, error) {
 	if o.URL == "" {
 		o.URL = "http://127.0.0.1:5000"
 	}
-	if o.Repository == "" {
-		o.Repository = "berth-bench"
-	}
-	if o.Tag == "" {
-		o.Tag = "bench"
-	}
-	if o.Layers == 0 {
-		o.Layers = 4
-	}
-	if o.LayerSize == 0 {
-		o.LayerSize = 64 << 20
-	}
-	if o.Concurrency == 0 {
-		o.Concurrency = 4
-	}
-	if o.ManifestConcurrency == 0 {
-		o.ManifestConcurrency = 64
-	}
-	if o.Duration == 0 {
-		o.Duration = 10 * time.Second
-	}
-	if o.HashBytes == 0 {
-		o.HashBytes = 256 << 20
-	}
-	if o.RequestTimeout == 0 {
-		o.RequestTimeout = 30 * time.Second
-	}
-	if o.TransferTimeout == 0 {
-		o.TransferTimeout = 10 * time.Minute
-	}
-	if o.MaxRequests == 0 {
-		o.MaxRequests = 50_000_000
+	setDefault(&o.Repository, "berth-bench")
+	setDefault(&o.Tag, "bench")
+	setDefault(&o.Layers, 4)
+	setDefault(&o.LayerSize, 64<<20)
+	setDefault(&o.Concurrency, 4)
+	setDefault(&o.ManifestConcurrency, 64)
+	setDefault(&o.SmallImages, 500)
+	setDefault(&o.SmallLayerSize, 4<<10)
+	setDefault(&o.SmallConcurrency, 16)
+	setDefault(&o.Tags, 5000)
+	setDefault(&o.TagConcurrency, 16)
+	setDefault(&o.TagPageSize, 100)
+	setDefault(&o.MixedConcurrency, 32)
+	setDefault(&o.MixedPushEvery, 10)
+	setDefault(&o.Duration, 10*time.Second)
+	setDefault(&o.HashBytes, 256<<20)
+	setDefault(&o.CeilingDir, os.TempDir())
+	setDefault(&o.RequestTimeout, 30*time.Second)
+	setDefault(&o.TransferTimeout, 10*time.Minute)
+	setDefault(&o.MaxRequests, 50_000_000)
+	if len(o.Scenarios) == 0 {
+		o.Scenarios = AllScenarios
 	}
 	if o.Smoke {
 		o.LayerSize = 1 << 20
-		o.Duration = time.Second
+		o.SmallImages = min(o.SmallImages, 20)
+		o.Tags = min(o.Tags, 30)
+		o.TagPageSize = min(o.TagPageSize, 7)
+		o.Duration = 300 * time.Millisecond
 		o.HashBytes = 16 << 20
 	}
+	if len(o.Targets) == 0 {
+		o.Targets = []Target{{URL: o.URL, Username: o.Username, Password: o.Password, ECR: o.ECR, ServerPID: o.ServerPID}}
+	}
 
-	u, err := url.Parse(o.URL)
-	if err != nil {
-		return o, fmt.Errorf("bench: registry URL: %w", err)
+	for i := range o.Targets {
+		t := &o.Targets[i]
+		u, err := url.Parse(t.URL)
+		if err != nil {
+			return o, fmt.Errorf("bench: registry URL: %w", err)
+		}
+		if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+			return o, fmt.Errorf("bench: registry URL %q: want http(s)://host[:port]", t.URL)
+		}
+		if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
+			return o, fmt.Errorf("bench: registry URL %q: want no path, query or user info", t.URL)
+		}
+		if t.Name == "" {
+			t.Name = u.Host
+		}
+		if t.ServerPID < 0 {
+			return o, fmt.Errorf("bench: server pid %d", t.ServerPID)
+		}
 	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return o, fmt.Errorf("bench: registry URL %q: want http(s)://host[:port]", o.URL)
+	for _, s := range o.Scenarios {
+		if !validScenario(s) {
+			return o, fmt.Errorf("bench: unknown scenario %q (want one of %v)", s, AllScenarios)
+		}
 	}
-	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
-		return o, fmt.Errorf("bench: registry URL %q: want no path, query or user info", o.URL)
-	}
+	conc := []int{o.Concurrency, o.ManifestConcurrency, o.SmallConcurrency, o.TagConcurrency, o.MixedConcurrency}
 	switch {
 	case o.Layers < 1 || o.Layers > maxLayers:
 		return o, fmt.Errorf("bench: layers %d out of range 1..%d", o.Layers, maxLayers)
@@ -124,10 +201,18 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("bench: layer size %d out of range 1..%d", o.LayerSize, maxLayerSize)
 	case int64(o.Layers)*o.LayerSize > maxTotalBytes:
 		return o, fmt.Errorf("bench: image of %d bytes exceeds %d", int64(o.Layers)*o.LayerSize, int64(maxTotalBytes))
-	case o.Concurrency < 1 || o.Concurrency > maxConcurrency:
-		return o, fmt.Errorf("bench: concurrency %d out of range 1..%d", o.Concurrency, maxConcurrency)
-	case o.ManifestConcurrency < 1 || o.ManifestConcurrency > maxConcurrency:
-		return o, fmt.Errorf("bench: manifest concurrency %d out of range 1..%d", o.ManifestConcurrency, maxConcurrency)
+	case !allIn(conc, 1, maxConcurrency):
+		return o, fmt.Errorf("bench: concurrency %v out of range 1..%d", conc, maxConcurrency)
+	case o.SmallImages < 1 || o.SmallImages > maxSmallImages:
+		return o, fmt.Errorf("bench: small images %d out of range 1..%d", o.SmallImages, maxSmallImages)
+	case o.SmallLayerSize < 1 || o.SmallLayerSize > maxSmallLayer:
+		return o, fmt.Errorf("bench: small layer size %d out of range 1..%d", o.SmallLayerSize, maxSmallLayer)
+	case o.Tags < 1 || o.Tags > maxTags:
+		return o, fmt.Errorf("bench: tags %d out of range 1..%d", o.Tags, maxTags)
+	case o.TagPageSize < 1 || o.TagPageSize > maxPageSize:
+		return o, fmt.Errorf("bench: tag page size %d out of range 1..%d", o.TagPageSize, maxPageSize)
+	case o.MixedPushEvery < 1:
+		return o, fmt.Errorf("bench: mixed push ratio 1/%d", o.MixedPushEvery)
 	case o.Duration < 0 || o.Duration > maxDuration:
 		return o, fmt.Errorf("bench: duration %s out of range 0..%s", o.Duration, maxDuration)
 	case o.HashBytes < 1 || o.HashBytes > maxHashBytes:
@@ -138,8 +223,42 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// Run benchmarks the registry at opts.URL and writes a table to out. The
-// report holds the figures; on error it holds those measured so far.
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
+}
+
+func allIn(xs []int, lo, hi int) bool {
+	for _, x := range xs {
+		if x < lo || x > hi {
+			return false
+		}
+	}
+	return true
+}
+
+func validScenario(s string) bool {
+	for _, a := range AllScenarios {
+		if s == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (o Options) wants(s string) bool {
+	for _, x := range o.Scenarios {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Run measures the ceilings, then every target, and writes the tables to
+// out. The report holds the figures; on error it holds those measured so far.
 func Run(ctx context.Context, opts Options, out io.Writer) (*Report, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -151,23 +270,39 @@ func Run(ctx context.Context, opts Options, out io.Writer) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep.SHA256 = sha256Speed(data, o.HashBytes)
-
 	img, err := newImage(data, o.Layers, o.LayerSize)
 	if err != nil {
 		return rep, err
 	}
-	c := newClient(o)
-
-	if rep.Push, err = push(ctx, c, img); err != nil {
+	if err := measureCeilings(ctx, o, data, img, &rep.Ceilings); err != nil {
 		return rep, err
 	}
-	if rep.Pull, err = pull(ctx, c, img); err != nil {
-		return rep, err
+	var runs []*targetRun
+	for _, t := range o.Targets {
+		tr := &TargetReport{Name: t.Name, URL: t.URL}
+		rep.Targets = append(rep.Targets, tr)
+		c, err := newClient(ctx, o, t)
+		if err != nil {
+			return rep, err
+		}
+		defer c.tr.CloseIdleConnections()
+		runs = append(runs, newTargetRun(c, img, tr))
 	}
-	rep.Manifest, err = manifestLoad(ctx, c, img.manifestDigest, int64(len(img.manifest)))
-	if err != nil {
-		return rep, err
+	for _, st := range steps(o) {
+		for _, tr := range runs {
+			if err := st(ctx, tr); err != nil {
+				return rep, fmt.Errorf("%s: %w", tr.report.Name, err)
+			}
+		}
+	}
+	// The machine may be busier at one moment than another: measure the
+	// ceilings again and keep the best of the two.
+	if len(o.Targets) > 0 {
+		var again Ceilings
+		if err := measureCeilings(ctx, o, data, img, &again); err != nil {
+			return rep, err
+		}
+		rep.Ceilings.best(again)
 	}
 	if err := rep.WriteTable(out); err != nil {
 		return rep, fmt.Errorf("bench: write report: %w", err)
@@ -175,39 +310,55 @@ func Run(ctx context.Context, opts Options, out io.Writer) (*Report, error) {
 	return rep, nil
 }
 
-// client carries what every scenario needs to reach the registry.
+// client carries what every scenario needs to reach one registry.
 type client struct {
-	opts Options
-	base string // scheme://host, no trailing slash
-	http *http.Client
-	tr   *http.Transport
+	opts   Options
+	target Target
+	base   string // scheme://host, no trailing slash
+	http   *http.Client
+	tr     *http.Transport
+	authz  string // Authorization header value, or ""
 }
 
-func newClient(o Options) *client {
+func newClient(ctx context.Context, o Options, t Target) (*client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	// Keep one idle connection per concurrent loop so the manifest
-	// scenario measures requests, not TCP handshakes.
-	idle := max(o.ManifestConcurrency, o.Concurrency) * 2
+	// Keep one idle connection per concurrent loop so the request
+	// scenarios measure requests, not TCP handshakes.
+	idle := max(o.ManifestConcurrency, o.Concurrency, o.SmallConcurrency, o.TagConcurrency, o.MixedConcurrency) * 2
 	tr.MaxIdleConns = idle
 	tr.MaxIdleConnsPerHost = idle
 	tr.DisableCompression = true
-	u, _ := url.Parse(o.URL) // validated by withDefaults
-	return &client{
-		opts: o,
-		base: u.Scheme + "://" + u.Host,
-		http: &http.Client{Transport: tr},
-		tr:   tr,
+	u, _ := url.Parse(t.URL) // validated by withDefaults
+	c := &client{
+		opts:   o,
+		target: t,
+		base:   u.Scheme + "://" + u.Host,
+		http:   &http.Client{Transport: tr},
+		tr:     tr,
 	}
+	if t.ECR {
+		user, pass, err := ecrLogin(ctx, c.base, o.RequestTimeout)
+		if err != nil {
+			return nil, err
+		}
+		c.target.Username, c.target.Password = user, pass
+	}
+	if c.target.Username != "" {
+		r, _ := http.NewRequest(http.MethodGet, c.base, nil)
+		r.SetBasicAuth(c.target.Username, c.target.Password)
+		c.authz = r.Header.Get("Authorization")
+	}
+	return c, nil
 }
 
-// newRequest builds a request carrying basic auth when configured.
-func (c *client) newRequest(ctx context.Context, method, path string) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+// newRequest builds a request carrying the target's credentials.
+func (c *client) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return nil, err
 	}
-	if c.opts.Username != "" {
-		req.SetBasicAuth(c.opts.Username, c.opts.Password)
+	if c.authz != "" {
+		req.Header["Authorization"] = []string{c.authz}
 	}
 	return req, nil
 }

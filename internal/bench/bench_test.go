@@ -27,27 +27,48 @@ func TestOptions(t *testing.T) {
 		{name: "defaults", check: func(t *testing.T, o Options) {
 			if o.URL != "http://127.0.0.1:5000" || o.Layers != 4 || o.LayerSize != 64<<20 ||
 				o.Concurrency != 4 || o.ManifestConcurrency != 64 || o.Duration != 10*time.Second ||
-				o.HashBytes != 256<<20 || o.Repository == "" || o.Tag == "" {
+				o.HashBytes != 256<<20 || o.Repository == "" || o.Tag == "" || o.SmallImages != 500 ||
+				o.SmallConcurrency != 16 || o.Tags != 5000 || o.TagPageSize != 100 || o.MixedConcurrency != 32 ||
+				o.MixedPushEvery != 10 || len(o.Scenarios) != len(AllScenarios) || o.CeilingDir == "" {
 				t.Fatalf("defaults: %+v", o)
 			}
+			if len(o.Targets) != 1 || o.Targets[0].URL != o.URL || o.Targets[0].Name != "127.0.0.1:5000" {
+				t.Fatalf("single target: %+v", o.Targets)
+			}
 		}},
-		{name: "smoke shrinks", in: Options{Smoke: true, LayerSize: 1 << 30, Duration: time.Minute},
+		{name: "smoke shrinks", in: Options{Smoke: true, LayerSize: 1 << 30, Duration: time.Minute, Tags: 5000},
 			check: func(t *testing.T, o Options) {
-				if o.LayerSize != 1<<20 || o.Duration != time.Second || o.HashBytes != 16<<20 || o.Layers != 4 {
+				if o.LayerSize != 1<<20 || o.Duration >= time.Second || o.HashBytes != 16<<20 || o.Layers != 4 ||
+					o.SmallImages > 20 || o.Tags > 30 || o.TagPageSize >= o.Tags {
 					t.Fatalf("smoke: %+v", o)
 				}
 			}},
+		{name: "targets", in: Options{Targets: []Target{{URL: "http://a:1", Name: "berth"}, {URL: "http://b:2"}}},
+			check: func(t *testing.T, o Options) {
+				if len(o.Targets) != 2 || o.Targets[0].Name != "berth" || o.Targets[1].Name != "b:2" {
+					t.Fatalf("targets: %+v", o.Targets)
+				}
+			}},
 		{name: "https with port", in: Options{URL: "https://registry.example:8443"}},
+		{name: "some scenarios", in: Options{Scenarios: []string{"mixed", "push-large"}}},
+		{name: "unknown scenario", in: Options{Scenarios: []string{"push-huge"}}, wantErr: "unknown scenario"},
 		{name: "bad scheme", in: Options{URL: "ftp://x"}, wantErr: "want http(s)"},
+		{name: "bad target", in: Options{Targets: []Target{{URL: "http://ok"}, {URL: "x"}}}, wantErr: "want http(s)"},
 		{name: "no host", in: Options{URL: "http://"}, wantErr: "want http(s)"},
 		{name: "path", in: Options{URL: "http://h/v2"}, wantErr: "no path"},
 		{name: "user info", in: Options{URL: "http://u:p@h"}, wantErr: "no path"},
+		{name: "negative pid", in: Options{ServerPID: -1}, wantErr: "pid"},
 		{name: "too many layers", in: Options{Layers: maxLayers + 1}, wantErr: "layers"},
 		{name: "negative layers", in: Options{Layers: -1}, wantErr: "layers"},
 		{name: "layer too big", in: Options{LayerSize: maxLayerSize + 1}, wantErr: "layer size"},
 		{name: "image too big", in: Options{Layers: 8, LayerSize: maxLayerSize}, wantErr: "exceeds"},
 		{name: "concurrency", in: Options{Concurrency: -2}, wantErr: "concurrency"},
-		{name: "manifest concurrency", in: Options{ManifestConcurrency: maxConcurrency + 1}, wantErr: "manifest concurrency"},
+		{name: "manifest concurrency", in: Options{ManifestConcurrency: maxConcurrency + 1}, wantErr: "concurrency"},
+		{name: "small images", in: Options{SmallImages: -1}, wantErr: "small images"},
+		{name: "small layer", in: Options{SmallLayerSize: maxSmallLayer + 1}, wantErr: "small layer"},
+		{name: "tags", in: Options{Tags: maxTags + 1}, wantErr: "tags"},
+		{name: "page", in: Options{TagPageSize: -1}, wantErr: "page size"},
+		{name: "push every", in: Options{MixedPushEvery: -1}, wantErr: "mixed"},
 		{name: "duration", in: Options{Duration: time.Hour}, wantErr: "duration"},
 		{name: "negative timeout", in: Options{RequestTimeout: -time.Second}, wantErr: "negative"},
 	}
@@ -176,44 +197,45 @@ func TestNewImage(t *testing.T) {
 func TestWriteTable(t *testing.T) {
 	r := &Report{
 		Layers: 4, LayerSize: 64 << 20, Concurrency: 4,
-		SHA256:   Throughput{Bytes: 2000e6, Elapsed: time.Second},
-		Push:     Throughput{Bytes: 500e6, Elapsed: time.Second},
-		Pull:     Throughput{Bytes: 3000e6, Elapsed: 2 * time.Second},
-		Manifest: Rate{Requests: 50000, Elapsed: 2 * time.Second, Concurrency: 64},
+		Ceilings: Ceilings{
+			SHA256: Throughput{Bytes: 2000e6, Elapsed: time.Second},
+			Put:    Throughput{Bytes: 600e6, Elapsed: time.Second},
+			Get:    Throughput{Bytes: 1200e6, Elapsed: time.Second},
+			Hello:  Rate{Requests: 30000, Elapsed: time.Second, Concurrency: 64},
+		},
+		Targets: []*TargetReport{
+			{Name: "berth", Results: []Result{
+				{Key: "push-large", Label: "push", Value: 570, Unit: "MB/s", Measure: 570, Ceiling: "fsync PUT", PeakRSSKiB: 50 << 10},
+				{Key: "mixed", Label: "mixed", Value: 400, Unit: "ops/s", Measure: 3000, Ceiling: "hello", PeakRSSKiB: 60 << 10},
+			}},
+			{Name: "dist", Results: []Result{
+				{Key: "push-large", Label: "push", Value: 380, Unit: "MB/s", Measure: 380, Ceiling: "fsync PUT"},
+			}},
+		},
 	}
 	var buf bytes.Buffer
 	if err := r.WriteTable(&buf); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	want := [][]string{
-		{"scenario", "figure", "unit", "vs", "sha256"},
-		{"sha256", "(1", "core)", "2000.0", "MB/s", "1.00"},
-		{"push", "4", "x", "64", "MiB,", "c=4", "500.0", "MB/s", "0.25"},
-		{"pull", "4", "x", "64", "MiB,", "c=4", "1500.0", "MB/s", "0.75"},
-		{"manifest", "GET,", "c=64", "25000", "req/s", "-"},
-	}
-	if len(lines) != len(want) {
-		t.Fatalf("got %d lines:\n%s", len(lines), buf.String())
-	}
-	col := strings.Index(lines[0], "figure")
-	for i, line := range lines {
-		if got := strings.Fields(line); strings.Join(got, " ") != strings.Join(want[i], " ") {
-			t.Errorf("line %d = %q, want fields %q", i, line, want[i])
-		}
-		if i > 0 && (len(line) <= col || line[col-1] != ' ' || line[col] == ' ') {
-			t.Errorf("line %d not aligned on the figure column: %q", i, line)
+	got := strings.Join(strings.Fields(buf.String()), " ")
+	for _, want := range []string{
+		"sha256 (1 core) 2000 MB/s", "600 MB/s", "1200 MB/s", "hello handler, c=64 30000 req/s",
+		"scenario unit ceiling berth /ceiling dist /ceiling berth/dist",
+		"push MB/s fsync PUT 570 0.95 380 0.63 1.50", // 570/380
+		"mixed ops/s hello 400 0.10 - - -", "peak RSS (VmHWM) MiB - 60 - - - -",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table lacks %q:\n%s", want, got)
 		}
 	}
 }
 
 func TestRatesWithoutTime(t *testing.T) {
-	if (Throughput{Bytes: 1}).MBps() != 0 || (Rate{Requests: 1}).PerSecond() != 0 {
+	if (Throughput{Bytes: 1}).MBps() != 0 || (Rate{Requests: 1}).PerSecond() != 0 || (Rate{Ops: 1}).OpsPerSecond() != 0 {
 		t.Fatal("zero elapsed must give zero rates")
 	}
-	r := &Report{}
-	if got := r.ratio(Throughput{Bytes: 1, Elapsed: time.Second}); got != "-" {
-		t.Fatalf("ratio without ceiling = %q", got)
+	if ratio(1, 0) != 0 || fmtRatio(0) != "-" || fmtRatio(0.954) != "0.95" {
+		t.Fatal("ratio without ceiling")
 	}
 }
 
@@ -283,7 +305,11 @@ func newTestClient(t *testing.T, h http.Handler, user string) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newClient(o)
+	c, err := newClient(context.Background(), o, o.Targets[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func TestPullAndManifestLoad(t *testing.T) {
@@ -356,7 +382,7 @@ func TestPullAndManifestLoad(t *testing.T) {
 			}
 
 			before := tt.reg.manifestGets.Load()
-			rate, err := manifestLoad(ctx, c, img.manifestDigest, int64(len(img.manifest)))
+			rate, err := manifestLoad(ctx, c, http.MethodGet, img.manifestDigest, int64(len(img.manifest)))
 			if !errContains(err, tt.manifestErr) {
 				t.Fatalf("manifestLoad err = %v, want %q", err, tt.manifestErr)
 			}
@@ -385,7 +411,7 @@ func TestManifestLoadStopsOnCancel(t *testing.T) {
 	c.opts.MaxRequests = 1 << 40
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := manifestLoad(ctx, c, img.manifestDigest, 0); err == nil {
+	if _, err := manifestLoad(ctx, c, http.MethodGet, img.manifestDigest, 0); err == nil {
 		t.Fatal("manifestLoad with a cancelled context succeeded")
 	}
 }
@@ -424,12 +450,16 @@ func TestRunUnreachable(t *testing.T) {
 	url := srv.URL
 	srv.Close() // nothing listens there any more
 	var out bytes.Buffer
-	rep, err := Run(context.Background(), Options{URL: url, Smoke: true}, &out)
+	rep, err := Run(context.Background(), Options{URL: url, Smoke: true, CeilingDir: t.TempDir()}, &out)
 	if err == nil || !strings.Contains(err.Error(), "push") {
 		t.Fatalf("Run against a closed port: err = %v, want a push error", err)
 	}
-	if rep == nil || rep.SHA256.Bytes != 16<<20 {
-		t.Fatalf("report should keep the sha256 ceiling measured before the failure: %+v", rep)
+	if rep == nil {
+		t.Fatal("no report")
+	}
+	c := rep.Ceilings
+	if c.SHA256.Bytes != 16<<20 || c.Put.Bytes != 4<<20 || c.Get.Bytes != 4<<20 || c.Hello.Requests < 1 {
+		t.Fatalf("report should keep the ceilings measured before the failure: %+v", rep)
 	}
 	if out.Len() != 0 {
 		t.Fatalf("table written despite failure: %q", out.String())

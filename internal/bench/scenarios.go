@@ -30,7 +30,7 @@ const manifestAccept = "application/vnd.oci.image.manifest.v1+json, " +
 // push uploads the image the way registry clients do (HEAD, POST, PATCH,
 // PUT per blob, then the manifest), opts.Concurrency layers at a time.
 func push(ctx context.Context, c *client, img *image) (Throughput, error) {
-	u, _ := url.Parse(c.opts.URL) // validated by withDefaults
+	u, _ := url.Parse(c.base) // validated by withDefaults
 	var nameOpts []name.Option
 	if u.Scheme == "http" {
 		nameOpts = append(nameOpts, name.Insecure)
@@ -40,8 +40,8 @@ func push(ctx context.Context, c *client, img *image) (Throughput, error) {
 		return Throughput{}, fmt.Errorf("bench: push: reference: %w", err)
 	}
 	auth := authn.Anonymous
-	if c.opts.Username != "" {
-		auth = &authn.Basic{Username: c.opts.Username, Password: c.opts.Password}
+	if c.target.Username != "" {
+		auth = &authn.Basic{Username: c.target.Username, Password: c.target.Password}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.opts.TransferTimeout)
 	defer cancel()
@@ -79,6 +79,17 @@ func pull(ctx context.Context, c *client, img *image) (Throughput, error) {
 		return Throughput{}, fmt.Errorf("bench: pull: manifest has %d layers, pushed %d", len(m.Layers), len(img.layers))
 	}
 
+	t, err := pullLayers(ctx, c, m.Layers)
+	if err != nil {
+		return Throughput{}, fmt.Errorf("bench: pull: %w", err)
+	}
+	return Throughput{Bytes: t.Bytes, Elapsed: time.Since(start)}, nil
+}
+
+// pullLayers fetches layers from opts.Repository, opts.Concurrency at a
+// time, verifying each.
+func pullLayers(ctx context.Context, c *client, layers []v1.Descriptor) (Throughput, error) {
+	start := time.Now()
 	var (
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, c.opts.Concurrency)
@@ -88,7 +99,7 @@ func pull(ctx context.Context, c *client, img *image) (Throughput, error) {
 	)
 	ctx, cancelAll := context.WithCancel(ctx)
 	defer cancelAll()
-	for _, l := range m.Layers {
+	for _, l := range layers {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -100,7 +111,7 @@ func pull(ctx context.Context, c *client, img *image) (Throughput, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			n, err := c.getBlob(ctx, l)
+			n, err := c.getBlob(ctx, c.opts.Repository, l)
 			total.Add(n)
 			if err != nil {
 				errOnce.Do(func() { firstErr = err; cancelAll() })
@@ -112,16 +123,16 @@ func pull(ctx context.Context, c *client, img *image) (Throughput, error) {
 		firstErr = ctx.Err()
 	}
 	if firstErr != nil {
-		return Throughput{}, fmt.Errorf("bench: pull: %w", firstErr)
+		return Throughput{}, firstErr
 	}
 	return Throughput{Bytes: total.Load(), Elapsed: time.Since(start)}, nil
 }
 
 // getBlob streams one blob through sha256 and checks digest and size.
-func (c *client) getBlob(ctx context.Context, d v1.Descriptor) (int64, error) {
+func (c *client) getBlob(ctx context.Context, repo string, d v1.Descriptor) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.TransferTimeout)
 	defer cancel()
-	req, err := c.newRequest(ctx, http.MethodGet, "/v2/"+c.opts.Repository+"/blobs/"+d.Digest.String())
+	req, err := c.newRequest(ctx, http.MethodGet, "/v2/"+repo+"/blobs/"+d.Digest.String(), nil)
 	if err != nil {
 		return 0, err
 	}
@@ -154,7 +165,7 @@ func (c *client) getBlob(ctx context.Context, d v1.Descriptor) (int64, error) {
 // getManifest fetches a manifest and checks its Docker-Content-Digest and
 // its content against want.
 func (c *client) getManifest(ctx context.Context, reference string, want v1.Hash) ([]byte, error) {
-	req, err := c.newRequest(ctx, http.MethodGet, "/v2/"+c.opts.Repository+"/manifests/"+reference)
+	req, err := c.newRequest(ctx, http.MethodGet, "/v2/"+c.opts.Repository+"/manifests/"+reference, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -191,17 +202,27 @@ func checkManifest(header string, raw []byte, want v1.Hash) error {
 	return nil
 }
 
-// manifestLoad GETs the manifest by tag from opts.ManifestConcurrency loops
-// over one shared keep-alive client for opts.Duration, verifying every
-// response. The first failure stops every loop and fails the scenario.
-func manifestLoad(ctx context.Context, c *client, want v1.Hash, size int64) (Rate, error) {
-	conc := c.opts.ManifestConcurrency
-	perWorker := max(c.opts.MaxRequests/int64(conc), 1)
+// manifestLoad sends method (GET or HEAD) for the manifest by tag from
+// opts.ManifestConcurrency loops over one shared keep-alive client for
+// opts.Duration, verifying every response. The first failure stops every
+// loop and fails the scenario.
+func manifestLoad(ctx context.Context, c *client, method string, want v1.Hash, size int64) (Rate, error) {
+	path := "/v2/" + c.opts.Repository + "/manifests/" + c.opts.Tag
+	return loadLoop(ctx, c, c.opts.ManifestConcurrency, func(ctx context.Context, buf *bytes.Buffer) (int64, error) {
+		return 1, c.getManifestInto(ctx, buf, method, path, want, size)
+	})
+}
+
+// loadLoop runs op from conc loops for opts.Duration (each loop at least
+// once) and at most opts.MaxRequests operations in all. op returns how many
+// requests it made. The first failure stops every loop.
+func loadLoop(ctx context.Context, c *client, conc int, op func(context.Context, *bytes.Buffer) (int64, error)) (Rate, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
 	var (
-		ok       atomic.Int64
+		requests atomic.Int64
+		ops      atomic.Int64
+		started  atomic.Int64
 		wg       sync.WaitGroup
 		errOnce  sync.Once
 		firstErr error
@@ -212,13 +233,18 @@ func manifestLoad(ctx context.Context, c *client, want v1.Hash, size int64) (Rat
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := bytes.NewBuffer(make([]byte, 0, size+1))
-			for i := int64(0); i < perWorker && ctx.Err() == nil && time.Now().Before(deadline); i++ {
-				if err := c.getManifestInto(ctx, buf, want); err != nil {
+			buf := bytes.NewBuffer(make([]byte, 0, 64<<10))
+			for first := true; ctx.Err() == nil && (first || time.Now().Before(deadline)); first = false {
+				if started.Add(1) > c.opts.MaxRequests {
+					return
+				}
+				n, err := op(ctx, buf)
+				if err != nil {
 					errOnce.Do(func() { firstErr = err; cancel() })
 					return
 				}
-				ok.Add(1)
+				requests.Add(n)
+				ops.Add(1)
 			}
 		}()
 	}
@@ -228,21 +254,22 @@ func manifestLoad(ctx context.Context, c *client, want v1.Hash, size int64) (Rat
 		firstErr = ctx.Err() // the caller's context, as only errors cancel ours
 	}
 	if firstErr != nil {
-		return Rate{}, fmt.Errorf("bench: manifest GET: %w", firstErr)
+		return Rate{}, firstErr
 	}
-	return Rate{Requests: ok.Load(), Elapsed: elapsed, Concurrency: conc}, nil
+	return Rate{Ops: ops.Load(), Requests: requests.Load(), Elapsed: elapsed, Concurrency: conc}, nil
 }
 
 // getManifestInto is the hot loop's request: it reuses buf across calls so
-// the client allocates little per request.
-func (c *client) getManifestInto(ctx context.Context, buf *bytes.Buffer, want v1.Hash) error {
+// the client allocates little per request. For HEAD it checks the digest
+// header and Content-Length only.
+func (c *client) getManifestInto(ctx context.Context, buf *bytes.Buffer, method, path string, want v1.Hash, size int64) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
-	req, err := c.newRequest(ctx, http.MethodGet, "/v2/"+c.opts.Repository+"/manifests/"+c.opts.Tag)
+	req, err := c.newRequest(ctx, method, path, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Accept", manifestAccept)
+	req.Header["Accept"] = []string{manifestAccept}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
@@ -250,6 +277,15 @@ func (c *client) getManifestInto(ctx context.Context, buf *bytes.Buffer, want v1
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return statusError(resp)
+	}
+	if method == http.MethodHead {
+		if got := resp.Header.Get("Docker-Content-Digest"); got != want.String() {
+			return fmt.Errorf("HEAD %s: Docker-Content-Digest %q, want %q", path, got, want)
+		}
+		if resp.ContentLength != size {
+			return fmt.Errorf("HEAD %s: Content-Length %d, want %d", path, resp.ContentLength, size)
+		}
+		return nil
 	}
 	buf.Reset()
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxManifestBytes+1)); err != nil {

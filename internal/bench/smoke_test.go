@@ -1,0 +1,100 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-registry/berth/internal/bench"
+	"github.com/berth-registry/berth/internal/config"
+	"github.com/berth-registry/berth/internal/server"
+)
+
+// TestSmokeAgainstBerth runs every scenario in smoke mode against a real
+// Berth (SQLite, filesystem blobs, auth on) logged in the ECR way: a
+// correctness check of the tool and the server (every digest verified),
+// never a speed assertion.
+func TestSmokeAgainstBerth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server")
+	}
+	const keyID, secret = "AKIABENCHSMOKE000001", "benchSmokeSecretAccessKey/0123456789abcd"
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	cfg := config.Default()
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.Listen = ln.Addr().String()
+	cfg.PublicURL = base
+	cfg.CreateOnPush = true
+	cfg.ShutdownTimeout = time.Minute
+	cfg.RootAccessKeyID, cfg.RootSecretAccessKey = keyID, secret
+	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s, err := server.New(context.Background(), cfg, log, server.WithAnnounce(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+
+	// The ECR login uses the SDK's default chain: the environment here.
+	t.Setenv("AWS_ACCESS_KEY_ID", keyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "none"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+	var out bytes.Buffer
+	rep, err := bench.Run(context.Background(), bench.Options{
+		Targets:    []bench.Target{{Name: "berth", URL: base, ECR: true, ServerPID: os.Getpid()}},
+		Smoke:      true,
+		CeilingDir: dir,
+		// Few loops: the smoke checks correctness on a small machine.
+		ManifestConcurrency: 8, MixedConcurrency: 4, TagConcurrency: 4, SmallConcurrency: 4,
+	}, &out)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	t.Logf("\n%s", out.String())
+	tr := rep.Targets[0]
+	for _, key := range []string{"push-large", "pull-large", "manifest-GET-1 tag", "manifest-HEAD-1 tag",
+		"tag-put", "manifest-GET-31 tags", "manifest-HEAD-31 tags", "tags-list", "push-small", "mixed"} {
+		r, ok := tr.Result(key)
+		if !ok {
+			t.Errorf("no result for %s", key)
+			continue
+		}
+		if r.Value <= 0 || r.PeakRSSKiB <= 0 {
+			t.Errorf("%s: %+v", key, r)
+		}
+	}
+	if !strings.Contains(out.String(), "peak RSS (VmHWM)") {
+		t.Errorf("table without RSS:\n%s", out.String())
+	}
+
+	// Without credentials the registry refuses, and so does the run.
+	_, err = bench.Run(context.Background(), bench.Options{URL: base, Smoke: true, CeilingDir: dir,
+		Scenarios: []string{bench.ScenarioPushLarge}}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "401") && !strings.Contains(err.Error(), "UNAUTHORIZED") {
+		t.Fatalf("anonymous run: err = %v, want 401", err)
+	}
+}
