@@ -76,6 +76,9 @@ type Dispatcher struct {
 	auth     Authenticator
 	logger   *slog.Logger
 	handlers map[string]Handler
+	// authorize, when set, runs after authentication and validation and
+	// before the handler (policyops.go); its error is the response.
+	authorize func(ctx context.Context, req *Request) error
 }
 
 // NewDispatcher returns a dispatcher that authenticates with a (required)
@@ -153,10 +156,16 @@ func (d *Dispatcher) serve(r *http.Request, reqID string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := h(r.Context(), &Request{
+	req := &Request{
 		Operation: opName, RequestID: reqID, Principal: principal,
 		Body: body, Params: params, HTTP: r, pruned: pruned,
-	})
+	}
+	if d.authorize != nil {
+		if err := d.authorize(r.Context(), req); err != nil {
+			return nil, err
+		}
+	}
+	out, err := h(r.Context(), req)
 	if err != nil {
 		return nil, err
 	}

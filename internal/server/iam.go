@@ -5,6 +5,7 @@ package server
 // routes between IAM and STS by the SigV4 credential scope's service.
 
 import (
+	"github.com/berth-registry/berth/internal/authz"
 	"log/slog"
 	"net/http"
 
@@ -16,12 +17,14 @@ import (
 // routeIAM labels IAM and STS requests.
 const routeIAM = "iam"
 
-// newIAMHandler builds the IAM/STS handler over the identity. Only the root
-// may call IAM actions until policy enforcement plugs in its Authorize.
-func newIAMHandler(id *identity.Identity, region string, log *slog.Logger) http.Handler {
+// newIAMHandler builds the IAM/STS handler over the identity. IAM actions are
+// authorized like ECR's: the root may do everything, users what their
+// policies allow.
+func newIAMHandler(id *identity.Identity, region string, az *authz.Authorizer, log *slog.Logger) http.Handler {
 	h, err := iamapi.New(iamapi.Options{
 		Identity:      id,
 		Authenticator: &auth.Verifier{Keys: id, Region: region, Protocol: auth.ProtocolQuery},
+		Authorize:     iamAuthorize(az),
 		Logger:        log,
 	})
 	if err != nil { // unreachable: both are given
