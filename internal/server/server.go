@@ -190,7 +190,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		return nil, err
 	}
 	s.ecr = awsJSON(ecr)
-	s.iam = newIAMHandler(s.id, cfg.Region, log)
+	s.iam = newIAMHandler(s.id, cfg.Region, az, log)
 	s.iam = forgetPoliciesAfter(az, s.iam) // iamauthz.go: IAM changes apply to ECR and /v2 at once
 	if s.layerURLs, err = ecrapi.NewDownloadHandler(s.core, ecrOpts); err != nil {
 		_ = s.Close()
