@@ -108,6 +108,7 @@ type Upload struct {
 // ErrConflict, so callers do not retry it); ListTags and ListManifests return
 // an empty result for an unknown repository.
 type Queries interface {
+	BlobRepositoryQueries
 	IAM              // iam.go
 	LifecycleQueries // lifecycle.go
 	GCQueries        // gc.go

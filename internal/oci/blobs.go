@@ -79,7 +79,7 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, name strin
 			h.fail(w, r, err)
 			return
 		}
-		if from := q.Get("from"); h.mayMountFrom(r, from) {
+		if from, ok := h.mountSource(r, q.Get("from"), dgst); ok {
 			info, err := h.core.MountBlob(ctx, name, from, dgst)
 			if err == nil {
 				h.blobCreated(w, name, info.Digest)
@@ -119,17 +119,32 @@ func (h *handler) startUpload(w http.ResponseWriter, r *http.Request, name strin
 	h.uploadAccepted(w, name, st, http.StatusAccepted)
 }
 
-// mayMountFrom reports whether a mount may be attempted: the caller needs pull
-// on the source, and an anonymous (registry-wide) mount is only attempted when
-// there is no access control to bypass.
-func (h *handler) mayMountFrom(r *http.Request, from string) bool {
+// maxMountCandidates bounds how many repositories holding a blob are tried
+// as the source of an anonymous mount.
+const maxMountCandidates = 20
+
+// mountSource picks the repository a mount reads from, and reports whether a
+// mount may be attempted at all: the caller needs pull on the source. For an
+// anonymous mount (no from) under access control, that is the first
+// repository holding the blob that the caller may pull from, so a mount never
+// reveals bytes the caller could not download anyway.
+func (h *handler) mountSource(r *http.Request, from string, dgst digest.Digest) (string, bool) {
 	if h.authorize == nil {
-		return true
+		return from, true
 	}
-	if from == "" {
-		return false
+	if from != "" {
+		return from, h.authorize(r, Access{Repository: from, Actions: []string{ActionPull}}) == nil
 	}
-	return h.authorize(r, Access{Repository: from, Actions: []string{ActionPull}}) == nil
+	candidates, err := h.core.BlobRepositories(r.Context(), dgst, maxMountCandidates)
+	if err != nil {
+		return "", false
+	}
+	for _, repo := range candidates {
+		if h.authorize(r, Access{Repository: repo, Actions: []string{ActionPull}}) == nil {
+			return repo, true
+		}
+	}
+	return "", false
 }
 
 // upload serves GET, PATCH, PUT and DELETE /v2/<name>/blobs/uploads/<id>.

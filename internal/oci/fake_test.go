@@ -398,3 +398,19 @@ func (f *fakeCore) ListReferrers(_ context.Context, repo string, dgst digest.Dig
 }
 
 func (f *fakeCore) RecordPull(string, digest.Digest) {}
+
+func (f *fakeCore) BlobRepositories(_ context.Context, dgst digest.Digest, limit int) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for repo, m := range f.blobs {
+		if _, ok := m[dgst]; ok {
+			out = append(out, repo)
+		}
+	}
+	sort.Strings(out)
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}

@@ -276,7 +276,13 @@ func TestMount(t *testing.T) {
 		{"from source", nil, "&from=src", 201},
 		{"anonymous", nil, "", 201},
 		{"missing source falls back", nil, "&from=nowhere", 202},
-		{"anonymous with access control falls back", func(*http.Request, Access) error { return nil }, "", 202},
+		{"anonymous with access control mounts from a readable source", func(*http.Request, Access) error { return nil }, "", 201},
+		{"anonymous with no readable source falls back", func(_ *http.Request, a Access) error {
+			if slices.Equal(a.Actions, []string{ActionPull}) {
+				return Denied("no")
+			}
+			return nil
+		}, "", 202},
 		{"allowed source with access control", func(*http.Request, Access) error { return nil }, "&from=src", 201},
 		{"denied source falls back", func(_ *http.Request, a Access) error {
 			if a.Repository == "src" && slices.Equal(a.Actions, []string{ActionPull}) {

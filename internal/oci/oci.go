@@ -48,8 +48,8 @@ type Options struct {
 	// Authorize, when set, is called before every operation. Returning an
 	// *AuthError controls the response (401 with a challenge, or 403); a
 	// *registry.Error is mapped like any core error; any other error is a 500.
-	// When Authorize is set, anonymous blob mounts (no "from") are not
-	// attempted: the caller's pull rights on the blob's source can't be checked.
+	// When Authorize is set, an anonymous blob mount (no "from") reads from
+	// a repository holding the blob that the caller may pull from, if any.
 	Authorize func(r *http.Request, access Access) error
 }
 
@@ -122,6 +122,7 @@ type core interface {
 	OpenBlob(ctx context.Context, repo string, dgst digest.Digest) (io.ReadSeekCloser, registry.BlobInfo, error)
 	DeleteBlob(ctx context.Context, repo string, dgst digest.Digest) error
 	MountBlob(ctx context.Context, repo, from string, dgst digest.Digest) (registry.BlobInfo, error)
+	BlobRepositories(ctx context.Context, dgst digest.Digest, limit int) ([]string, error)
 	StartUpload(ctx context.Context, repo string) (registry.UploadStatus, error)
 	GetUpload(ctx context.Context, repo, id string) (registry.UploadStatus, error)
 	AppendUpload(ctx context.Context, repo, id string, offset int64, body io.Reader) (registry.UploadStatus, error)

@@ -497,3 +497,16 @@ func (r *Registry) lockUpload(id string) (unlock func(), err error) {
 		l.mu.Unlock()
 	}, nil
 }
+
+// BlobRepositories lists up to limit repositories that hold dgst, so an
+// adapter can find a source the caller may read for an anonymous mount.
+func (r *Registry) BlobRepositories(ctx context.Context, dgst digest.Digest, limit int) ([]string, error) {
+	if err := dgst.Validate(); err != nil {
+		return nil, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
+	}
+	repos, err := r.meta.BlobRepositories(ctx, dgst, limit)
+	if err != nil {
+		return nil, internal(err, "find repositories of blob %s", dgst)
+	}
+	return repos, nil
+}

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"Repositories", testRepositories},
 		{"ListRepositories", testListRepositories},
 		{"Blobs", testBlobs},
+		{"BlobRepositories", testBlobRepositories}, // blobrepos.go
 		{"Manifests", testManifests},
 		{"ManifestParents", testManifestParents},
 		{"DeleteManifest", testDeleteManifest},
