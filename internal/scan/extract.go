@@ -97,7 +97,8 @@ func Extract(ctx context.Context, img v1.Image, cfg ExtractConfig) (*Extraction,
 		return nil, err
 	}
 
-	out := &Extraction{OS: osRelease(si.FS()), Packages: []Package{}}
+	rel := osReleaseFields(si.FS())
+	out := &Extraction{OS: strings.TrimSpace(rel["ID"] + " " + rel["VERSION_ID"]), Packages: []Package{}}
 	for _, p := range inv.Packages {
 		pkg := Package{Ecosystem: p.Ecosystem().String(), Name: p.Name, Version: p.Version, Location: p.Location.PathOrEmpty()}
 		switch m := p.Metadata.(type) {
@@ -113,6 +114,7 @@ func Extract(ctx context.Context, img v1.Image, cfg ExtractConfig) (*Extraction,
 			if m.Epoch > 0 {
 				pkg.Version = fmt.Sprintf("%d:%s", m.Epoch, p.Version)
 			}
+			pkg.Ecosystem = rpmEcosystem(pkg.Ecosystem, rel)
 		}
 		if pkg.Ecosystem == "Go" && pkg.Name == "go" {
 			pkg.Name = "stdlib" // OSV's name for Go's standard library
@@ -129,31 +131,44 @@ func Extract(ctx context.Context, img v1.Image, cfg ExtractConfig) (*Extraction,
 	return out, nil
 }
 
-// osRelease reads "ID VERSION_ID" from the image's os-release.
-func osRelease(fsys fs.FS) string {
+// rpmEcosystem completes the release suffix that scalibr leaves off for
+// some rpm distributions, so packages meet OSV's records: Rocky Linux is
+// keyed by major release ("Rocky Linux:9"), Red Hat by the os-release CPE
+// ("Red Hat:enterprise_linux:9::baseos"; scalibr never reads CPE_NAME).
+func rpmEcosystem(eco string, rel map[string]string) string {
+	switch eco {
+	case "Rocky Linux":
+		if major, _, _ := strings.Cut(rel["VERSION_ID"], "."); major != "" {
+			return eco + ":" + major
+		}
+	case "Red Hat":
+		if _, suffix, ok := strings.Cut(rel["CPE_NAME"], ":redhat:"); ok && suffix != "" {
+			return eco + ":" + suffix
+		}
+	}
+	return eco
+}
+
+// osReleaseFields reads the image's os-release as key/value pairs (nil
+// when it has none).
+func osReleaseFields(fsys fs.FS) map[string]string {
 	for _, name := range []string{"etc/os-release", "usr/lib/os-release"} {
 		b, err := fs.ReadFile(fsys, name)
 		if err != nil || len(b) > 64<<10 {
 			continue
 		}
-		var id, ver string
+		rel := map[string]string{}
 		sc := bufio.NewScanner(bytes.NewReader(b))
 		for sc.Scan() {
 			k, v, ok := strings.Cut(sc.Text(), "=")
 			if !ok {
 				continue
 			}
-			v = strings.Trim(v, `"'`)
-			switch k {
-			case "ID":
-				id = v
-			case "VERSION_ID":
-				ver = v
-			}
+			rel[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"'`)
 		}
-		if id != "" {
-			return strings.TrimSpace(id + " " + ver)
+		if rel["ID"] != "" {
+			return rel
 		}
 	}
-	return ""
+	return nil
 }
