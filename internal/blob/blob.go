@@ -49,3 +49,39 @@ type Store interface {
 	// AbortUpload releases an upload's storage (idempotent).
 	AbortUpload(ctx context.Context, id string, state []byte) error
 }
+
+// Encryption is the server-side encryption a repository asks for the blobs
+// it commits, in ECR's terms (a repository's encryptionConfiguration).
+//
+// Blobs are content-addressed and shared: one object per digest, however
+// many repositories link it. So a blob is encrypted as the repository whose
+// push first commits it asks; later commits, links and mounts of the same
+// digest reuse the object as it is.
+type Encryption struct {
+	// Type is EncryptionAES256, EncryptionKMS, EncryptionKMSDSSE, or ""
+	// for the store's default.
+	Type string
+	// KMSKey is the KMS key (id, alias or ARN) for the KMS types; empty
+	// means the store's configured key, else the provider's managed key.
+	KMSKey string
+}
+
+// Encryption types (ECR's encryptionType values).
+const (
+	// EncryptionAES256 asks for store-managed keys: the store's default.
+	EncryptionAES256 = "AES256"
+	// EncryptionKMS asks for a KMS key.
+	EncryptionKMS = "KMS"
+	// EncryptionKMSDSSE asks for dual-layer encryption with a KMS key.
+	EncryptionKMSDSSE = "KMS_DSSE"
+)
+
+// EncryptingCommitter is implemented by stores that encrypt per blob (S3).
+// The core calls it instead of Store.CommitUpload when the store has it.
+// The filesystem store does not: encryption at rest there is the disk's
+// business.
+type EncryptingCommitter interface {
+	// CommitUploadEncrypted is Store.CommitUpload, creating the blob's
+	// object with enc. A blob that already exists keeps its encryption.
+	CommitUploadEncrypted(ctx context.Context, id string, state []byte, size int64, dgst digest.Digest, enc Encryption) error
+}

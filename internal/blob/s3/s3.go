@@ -47,6 +47,18 @@
 // each, so a blob can always reach 48 GiB, and 78 GiB when the client's
 // chunks are large (the default 8 MiB parts).
 //
+// # Encryption
+//
+// A blob is encrypted as the repository whose push first commits it asks
+// (CommitUploadEncrypted; see sseFor for the mapping of ECR's AES256, KMS
+// and KMS_DSSE): blobs are shared by digest, so later pushes, links and
+// mounts of the same digest reuse the object as it is. The URL's sse and
+// kms-key are the default: for staged upload objects, for AES256
+// repositories, and for the key of KMS repositories that name none. The
+// SSE headers go on the request that creates the final object (PutObject,
+// CopyObject or CreateMultipartUpload; copied parts inherit the latter's).
+// KMS needs kms:GenerateDataKey and kms:Decrypt on the keys in use.
+//
 // # Permissions
 //
 // The credentials need s3:GetObject, s3:PutObject, s3:DeleteObject,
@@ -302,7 +314,10 @@ type Store struct {
 	bufPool  sync.Pool // *[]byte of partSize
 }
 
-var _ blob.Store = (*Store)(nil)
+var (
+	_ blob.Store               = (*Store)(nil)
+	_ blob.EncryptingCommitter = (*Store)(nil)
+)
 
 // New connects to the bucket and checks that it is reachable.
 func New(ctx context.Context, cfg Config) (*Store, error) {

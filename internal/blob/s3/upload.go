@@ -120,14 +120,14 @@ func (s *Store) store(ctx context.Context, dir string, st *uploadState, buf []by
 			return err
 		}
 		name := stagedName("part", st.partsSize(), nonce)
-		if err := s.put(ctx, dir+name, buf[:pending+n]); err != nil {
+		if err := s.put(ctx, dir+name, buf[:pending+n], s.defaultSSE()); err != nil {
 			return err
 		}
 		st.Parts = append(st.Parts, staged{Name: name, Size: pending + n})
 		st.Tail = nil
 	case actTail:
 		name := stagedName("tail", st.size(), nonce)
-		if err := s.put(ctx, dir+name, buf[pending:pending+n]); err != nil {
+		if err := s.put(ctx, dir+name, buf[pending:pending+n], s.defaultSSE()); err != nil {
 			return err
 		}
 		st.Tail = append(st.Tail, staged{Name: name, Size: n})
@@ -136,7 +136,7 @@ func (s *Store) store(ctx context.Context, dir string, st *uploadState, buf []by
 			return err
 		}
 		name := stagedName("tail", st.partsSize(), nonce)
-		if err := s.put(ctx, dir+name, buf[:pending+n]); err != nil {
+		if err := s.put(ctx, dir+name, buf[:pending+n], s.defaultSSE()); err != nil {
 			return err
 		}
 		st.Tail = []staged{{Name: name, Size: pending + n}}
@@ -152,8 +152,8 @@ func newNonce() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
-// put writes data as the object key.
-func (s *Store) put(ctx context.Context, key string, data []byte) error {
+// put writes data as the object key, encrypted as sse asks.
+func (s *Store) put(ctx context.Context, key string, data []byte, sse sseSpec) error {
 	in := &s3.PutObjectInput{
 		Bucket:        &s.bucket,
 		Key:           &key,
@@ -161,12 +161,7 @@ func (s *Store) put(ctx context.Context, key string, data []byte) error {
 		ContentLength: aws.Int64(int64(len(data))),
 		ContentType:   aws.String(contentType),
 	}
-	if s.sse != "" {
-		in.ServerSideEncryption = s.sse
-		if s.kmsKey != "" {
-			in.SSEKMSKeyId = &s.kmsKey
-		}
-	}
+	in.ServerSideEncryption, in.SSEKMSKeyId = sse.headers()
 	if _, err := s.client.PutObject(ctx, in); err != nil {
 		return s.wrap(err, "put %s", key)
 	}
@@ -239,8 +234,24 @@ func (s *Store) ReadUpload(ctx context.Context, id string, state []byte, size in
 }
 
 // CommitUpload copies the upload's first size bytes into the blob's key and
-// removes the staged objects (see the package comment).
+// removes the staged objects (see the package comment). The blob gets the
+// store's configured encryption.
 func (s *Store) CommitUpload(ctx context.Context, id string, state []byte, size int64, dgst digest.Digest) error {
+	return s.commit(ctx, id, state, size, dgst, s.defaultSSE())
+}
+
+// CommitUploadEncrypted is CommitUpload with the encryption that the
+// committing repository asks for (see sseFor). A blob that already exists
+// keeps the encryption it was first committed with.
+func (s *Store) CommitUploadEncrypted(ctx context.Context, id string, state []byte, size int64, dgst digest.Digest, enc blob.Encryption) error {
+	sse, err := s.sseFor(enc)
+	if err != nil {
+		return err
+	}
+	return s.commit(ctx, id, state, size, dgst, sse)
+}
+
+func (s *Store) commit(ctx context.Context, id string, state []byte, size int64, dgst digest.Digest, sse sseSpec) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -279,11 +290,11 @@ func (s *Store) CommitUpload(ctx context.Context, id string, state []byte, size 
 		if len(src) == 0 {
 			src = p.Tail
 		}
-		err = s.copyObject(ctx, dir+src[0].Name, key)
+		err = s.copyObject(ctx, dir+src[0].Name, key, sse)
 	case commitPut:
-		err = s.putFromTail(ctx, dir, p.Tail, key)
+		err = s.putFromTail(ctx, dir, p.Tail, key, sse)
 	case commitMultipart:
-		err = s.multipartCommit(ctx, dir, p, key)
+		err = s.multipartCommit(ctx, dir, p, key, sse)
 	}
 	if err != nil {
 		return fmt.Errorf("s3 blob store: commit upload %s as %s: %w", id, dgst, err)
@@ -292,18 +303,13 @@ func (s *Store) CommitUpload(ctx context.Context, id string, state []byte, size 
 	return nil
 }
 
-func (s *Store) copyObject(ctx context.Context, src, dst string) error {
+func (s *Store) copyObject(ctx context.Context, src, dst string, sse sseSpec) error {
 	in := &s3.CopyObjectInput{
 		Bucket:     &s.bucket,
 		Key:        &dst,
 		CopySource: aws.String(s.copySource(src)),
 	}
-	if s.sse != "" {
-		in.ServerSideEncryption = s.sse
-		if s.kmsKey != "" {
-			in.SSEKMSKeyId = &s.kmsKey
-		}
-	}
+	in.ServerSideEncryption, in.SSEKMSKeyId = sse.headers()
 	if _, err := s.client.CopyObject(ctx, in); err != nil {
 		return s.wrap(err, "copy %s to %s", src, dst)
 	}
@@ -311,14 +317,14 @@ func (s *Store) copyObject(ctx context.Context, src, dst string) error {
 }
 
 // putFromTail writes the tail spans (together below MinPartSize) as key.
-func (s *Store) putFromTail(ctx context.Context, dir string, tail []span, key string) error {
+func (s *Store) putFromTail(ctx context.Context, dir string, tail []span, key string, sse sseSpec) error {
 	bp := s.bufPool.Get().(*[]byte)
 	defer s.bufPool.Put(bp)
 	buf, err := s.readSpans(ctx, dir, tail, *bp)
 	if err != nil {
 		return err
 	}
-	return s.put(ctx, key, buf)
+	return s.put(ctx, key, buf, sse)
 }
 
 // readSpans reads spans into the front of buf and returns the filled part.
@@ -342,15 +348,11 @@ func (s *Store) readSpans(ctx context.Context, dir string, spans []span, buf []b
 
 // multipartCommit builds key as a multipart upload of server-side copies of
 // the staged parts, with the tail uploaded (or copied) as the last part.
-// Completing it is the commit point; on failure the upload is aborted.
-func (s *Store) multipartCommit(ctx context.Context, dir string, p commitPlan, key string) (err error) {
+// Completing it is the commit point; on failure the upload is aborted. The
+// parts inherit the multipart upload's encryption.
+func (s *Store) multipartCommit(ctx context.Context, dir string, p commitPlan, key string, sse sseSpec) (err error) {
 	in := &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key, ContentType: aws.String(contentType)}
-	if s.sse != "" {
-		in.ServerSideEncryption = s.sse
-		if s.kmsKey != "" {
-			in.SSEKMSKeyId = &s.kmsKey
-		}
-	}
+	in.ServerSideEncryption, in.SSEKMSKeyId = sse.headers()
 	mu, err := s.client.CreateMultipartUpload(ctx, in)
 	if err != nil {
 		return s.wrap(err, "create multipart upload %s", key)
