@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 	}{
 		{"Repositories", testRepositories},
 		{"ListRepositories", testListRepositories},
+		{"CreateExistingInTx", testCreateExistingInTx}, // createexisting.go
 		{"Blobs", testBlobs},
 		{"BlobRepositories", testBlobRepositories}, // blobrepos.go
 		{"Manifests", testManifests},

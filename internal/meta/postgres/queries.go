@@ -26,7 +26,8 @@ const (
 
 	uploadColumns = `id, repository, upload_offset, hash_state, algorithm, backend_state, started_at, updated_at`
 
-	sqlCreateRepository         = `INSERT INTO repositories (name, created_at, settings) VALUES ($1, $2, $3)`
+	sqlCreateRepository = `INSERT INTO repositories (name, created_at, settings) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO NOTHING`
 	sqlGetRepository            = `SELECT name, created_at, settings FROM repositories WHERE name = $1`
 	sqlUpdateRepositorySettings = `UPDATE repositories SET settings = $2 WHERE name = $1`
 	sqlDeleteRepository         = `DELETE FROM repositories WHERE name = $1`
@@ -212,9 +213,16 @@ func digestStrings(ds []digest.Digest) []string {
 
 // Repositories.
 
+// CreateRepository reports an existing repository as ErrExists without a
+// unique violation, which would abort the caller's transaction: callers that
+// create on push treat "exists" as success and go on in the same transaction.
 func (q querier) CreateRepository(ctx context.Context, repo *meta.Repository) error {
-	if _, err := q.exec(ctx, sqlCreateRepository, repo.Name, nanos(repo.CreatedAt), repo.Settings); err != nil {
+	n, err := q.exec(ctx, sqlCreateRepository, repo.Name, nanos(repo.CreatedAt), repo.Settings)
+	if err != nil {
 		return fmt.Errorf("create repository %s: %w", repo.Name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("create repository %s: %w", repo.Name, meta.ErrExists)
 	}
 	return nil
 }
