@@ -205,34 +205,53 @@ func (r *Registry) AppendUpload(ctx context.Context, repo, id string, offset int
 // records the new offset and hash state. On failure u is left unchanged and
 // nothing past the old offset counts.
 func (r *Registry) appendChunk(ctx context.Context, u *meta.Upload, offset int64, body io.Reader) error {
+	next, err := r.writeChunk(ctx, u, offset, body)
+	if err != nil {
+		return err
+	}
+	if err := recordProgress(ctx, r.meta, &next, u); err != nil {
+		return err
+	}
+	*u = next
+	return nil
+}
+
+// writeChunk writes body at the end of upload u's bytes and returns the
+// session as it stands after the write, not yet recorded.
+func (r *Registry) writeChunk(ctx context.Context, u *meta.Upload, offset int64, body io.Reader) (meta.Upload, error) {
 	if offset >= 0 && offset != u.Offset {
-		return &Error{Kind: KindRangeInvalid, Message: fmt.Sprintf("chunk starts at byte %d but the upload holds %d bytes", offset, u.Offset), Detail: map[string]int64{"offset": u.Offset}}
+		return meta.Upload{}, &Error{Kind: KindRangeInvalid, Message: fmt.Sprintf("chunk starts at byte %d but the upload holds %d bytes", offset, u.Offset), Detail: map[string]int64{"offset": u.Offset}}
 	}
 	h, err := unmarshalHash(u.Algorithm, u.HashState)
 	if err != nil {
-		return err
+		return meta.Upload{}, err
 	}
 	src := &clientReader{r: io.TeeReader(body, h)}
 	n, state, err := r.blobs.WriteUpload(ctx, u.ID, u.BackendState, u.Offset, src)
 	if err != nil {
-		return uploadWriteErr(err, src, u.ID)
+		return meta.Upload{}, uploadWriteErr(err, src, u.ID)
 	}
 	hs, err := marshalHash(h)
 	if err != nil {
-		return err
+		return meta.Upload{}, err
 	}
 	next := *u
 	next.Offset += n
 	next.HashState = hs
 	next.BackendState = state
 	next.UpdatedAt = r.now()
-	if err := r.meta.UpdateUpload(ctx, &next, u.Offset); err != nil {
+	return next, nil
+}
+
+// recordProgress stores next in place of prev, failing if another request
+// moved the session meanwhile.
+func recordProgress(ctx context.Context, q meta.Queries, next, prev *meta.Upload) error {
+	if err := q.UpdateUpload(ctx, next, prev.Offset); err != nil {
 		if errors.Is(err, meta.ErrConflict) {
-			return Errorf(KindBlobUploadInvalid, "upload %s was modified concurrently", quoteTrunc(u.ID))
+			return Errorf(KindBlobUploadInvalid, "upload %s was modified concurrently", quoteTrunc(prev.ID))
 		}
 		return internal(err, "record upload progress")
 	}
-	*u = next
 	return nil
 }
 
@@ -251,10 +270,16 @@ func (r *Registry) CompleteUpload(ctx context.Context, repo, id string, offset i
 	if err != nil {
 		return BlobInfo{}, err
 	}
+	// The final chunk's progress is recorded in the transaction that commits
+	// the blob, not in one of its own: that saves a metadata commit (an
+	// fsync) per pushed blob. prev is the session as stored.
+	prev := *u
 	if body != nil {
-		if err := r.appendChunk(ctx, u, offset, body); err != nil {
+		next, err := r.writeChunk(ctx, u, offset, body)
+		if err != nil {
 			return BlobInfo{}, err
 		}
+		*u = next
 	}
 	got, err := r.uploadDigest(ctx, u, dgst.Algorithm())
 	if err != nil {
@@ -265,11 +290,28 @@ func (r *Registry) CompleteUpload(ctx context.Context, repo, id string, offset i
 		r.dropUpload(ctx, u)
 		return BlobInfo{}, &Error{Kind: KindDigestInvalid, Message: fmt.Sprintf("uploaded content has digest %s, not %s", got, dgst), Detail: map[string]string{"digest": dgst.String()}}
 	}
-	if err := r.blobs.CommitUpload(ctx, u.ID, u.BackendState, u.Offset, dgst); err != nil {
+	if body != nil {
+		// Fail before committing the bytes if another request moved the
+		// session meanwhile; the transaction below checks it again.
+		cur, err := r.meta.GetUpload(ctx, u.ID)
+		if err != nil && !errors.Is(err, meta.ErrNotFound) {
+			return BlobInfo{}, internal(err, "read upload")
+		}
+		if err != nil || cur.Offset != prev.Offset {
+			return BlobInfo{}, Errorf(KindBlobUploadInvalid, "upload %s was modified concurrently", quoteTrunc(u.ID))
+		}
+	}
+	if err := r.commitBlob(ctx, repo, nil, u.ID, u.BackendState, u.Offset, dgst); err != nil {
 		return BlobInfo{}, internal(err, "commit blob %s", dgst)
 	}
 	info := BlobInfo{Digest: dgst, Size: u.Offset}
 	err = r.meta.InTx(ctx, func(q meta.Queries) error {
+		if body != nil {
+			// The same optimistic check UpdateUpload makes for a chunk.
+			if err := recordProgress(ctx, q, u, &prev); err != nil {
+				return err
+			}
+		}
 		if err := q.DeleteUpload(ctx, u.ID); err != nil && !errors.Is(err, meta.ErrNotFound) {
 			return internal(err, "delete upload")
 		}
@@ -318,6 +360,29 @@ func (r *Registry) linkNewBlob(ctx context.Context, q meta.Queries, repo string,
 	return nil
 }
 
+// commitBlob makes an upload's bytes the blob dgst. A store that encrypts
+// per blob (S3) gets the encryption configuration of repo, the repository
+// committing it: the first repository to commit a digest decides how its
+// shared object is encrypted. m is repo's record when the caller has it,
+// else it is read here, only for such a store.
+func (r *Registry) commitBlob(ctx context.Context, repo string, m *meta.Repository, id string, state []byte, size int64, dgst digest.Digest) error {
+	ec, ok := r.blobs.(blob.EncryptingCommitter)
+	if !ok {
+		return r.blobs.CommitUpload(ctx, id, state, size, dgst)
+	}
+	if m == nil {
+		var err error
+		if m, err = r.meta.GetRepository(ctx, repo); err != nil {
+			return r.repoErr(err, repo)
+		}
+	}
+	settings, err := decodeRepository(m)
+	if err != nil {
+		return err
+	}
+	return ec.CommitUploadEncrypted(ctx, id, state, size, dgst, blob.Encryption{Type: settings.EncryptionType, KMSKey: settings.KMSKey})
+}
+
 // CancelUpload abandons an upload session and releases its bytes.
 func (r *Registry) CancelUpload(ctx context.Context, repo, id string) error {
 	unlock, err := r.lockUpload(id)
@@ -351,7 +416,8 @@ func (r *Registry) PutBlob(ctx context.Context, repo string, dgst digest.Digest,
 	if err := dgst.Validate(); err != nil {
 		return BlobInfo{}, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
 	}
-	if _, err := r.repositoryForPush(ctx, r.meta, repo); err != nil {
+	m, err := r.repositoryForPush(ctx, r.meta, repo)
+	if err != nil {
 		return BlobInfo{}, err
 	}
 	id := uuid.NewString()
@@ -369,7 +435,7 @@ func (r *Registry) PutBlob(ctx context.Context, repo string, dgst digest.Digest,
 		err = &Error{Kind: KindDigestInvalid, Message: fmt.Sprintf("uploaded content has digest %s, not %s", digest.NewDigest(dgst.Algorithm(), h), dgst), Detail: map[string]string{"digest": dgst.String()}}
 	}
 	if err == nil {
-		err = r.blobs.CommitUpload(ctx, id, state, n, dgst)
+		err = r.commitBlob(ctx, repo, m, id, state, n, dgst)
 	}
 	if err != nil {
 		if abortErr := r.blobs.AbortUpload(ctx, id, state); abortErr != nil {

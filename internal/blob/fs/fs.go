@@ -60,6 +60,8 @@ type Store struct {
 
 	mu   sync.Mutex
 	busy map[string]struct{} // upload ids being written, committed or aborted
+
+	dirSync *dirSyncer // coalesces the directory fsyncs of concurrent commits
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -77,6 +79,7 @@ func New(root string) (*Store, error) {
 		blobs:   filepath.Join(abs, "blobs"),
 		uploads: filepath.Join(abs, "uploads"),
 		busy:    make(map[string]struct{}),
+		dirSync: newDirSyncer(syncDir),
 	}
 	for _, dir := range []string{s.blobs, s.uploads} {
 		if err := os.MkdirAll(dir, dirPerm); err != nil {
@@ -496,7 +499,7 @@ func (s *Store) commit(f *os.File, src, dst string, size int64) error {
 			return err
 		}
 	}
-	return syncDir(dir)
+	return s.dirSync.Sync(dir)
 }
 
 // mkdirDurable creates dir and its parents up to the blobs directory and

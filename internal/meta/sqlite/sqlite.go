@@ -4,7 +4,9 @@
 // The database runs in WAL mode with synchronous=FULL, so a committed
 // transaction survives a crash. All writes go through one connection and
 // begin with BEGIN IMMEDIATE, which serializes writers without SQLITE_BUSY
-// retries; reads use a separate pool so they never queue behind a write.
+// retries; writers waiting at the same time share one transaction and one
+// COMMIT (group commit, group.go). Reads use a separate pool so they never
+// queue behind a write.
 package sqlite
 
 import (
@@ -33,6 +35,7 @@ type Store struct {
 	wst   stmts   // all statements, prepared on the writer
 	rst   stmts   // read statements, prepared on the read pool
 	reads querier // Queries over the read pool
+	grp   *group  // the write queue in front of w (group commit)
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -70,6 +73,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := s.init(ctx, abs, ms); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlite: open %s: %w", abs, err), s.Close())
 	}
+	s.grp = newGroup()
+	go s.run()
 	return s, nil
 }
 
@@ -146,6 +151,10 @@ func dsn(abs string, params url.Values) string {
 
 // Close releases the statements and connections.
 func (s *Store) Close() error {
+	if s.grp != nil {
+		// Let the groups in flight finish before their statements close.
+		s.grp.close()
+	}
 	var errs []error
 	errs = append(errs, s.rst.close(), s.wst.close())
 	if s.r != nil {
@@ -160,36 +169,15 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// InTx runs fn in one write transaction (BEGIN IMMEDIATE on the single writer
-// connection, hence serializable). fn must use only q: calling a Store method
-// from inside fn would wait for the writer that fn itself holds.
+// InTx runs fn in one write transaction (serializable: all writes go through
+// the single writer connection). The transaction may be shared with other
+// writers waiting at the same time (group commit, see group.go), each inside
+// its own savepoint: if fn fails, only its own work is rolled back, and if
+// it succeeds, InTx returns only after the shared COMMIT has succeeded. fn
+// runs at most once. fn must use only q: calling a Store method from inside
+// fn would wait for the group that is waiting for fn, a deadlock.
 func (s *Store) InTx(ctx context.Context, fn func(q meta.Queries) error) error {
 	return s.write(ctx, func(q *querier) error { return fn(q) })
-}
-
-func (s *Store) write(ctx context.Context, fn func(q *querier) error) (err error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	committed := false
-	defer func() {
-		// Also runs when fn panics or calls runtime.Goexit, so the single
-		// writer connection is never left inside a transaction.
-		if !committed {
-			if rbErr := rollback(tx); err != nil {
-				err = errors.Join(err, rbErr)
-			}
-		}
-	}()
-	if err := fn(&querier{st: &s.wst, tx: tx}); err != nil {
-		return err
-	}
-	committed = true
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
 }
 
 // classify maps driver errors onto the meta sentinels, keeping the driver's
