@@ -10,10 +10,11 @@ package sqlite
 // Each member still runs its own fn in its own goroutine (the committer
 // hands it the transaction and waits), so panics and runtime.Goexit stay in
 // the caller's goroutine. Each fn runs inside a SAVEPOINT: a failing fn is
-// rolled back to it and only its caller sees the error. A member whose fn
-// succeeded returns only after the shared COMMIT succeeded, so durability is
-// what it was with one transaction per call; if the COMMIT fails, every such
-// member gets the error. fn is never re-run.
+// rolled back to it and only its caller sees the error. Every member returns
+// only after the shared COMMIT: one whose fn succeeded so that durability is
+// what it was with one transaction per call, one whose fn failed because its
+// failure may rest on earlier members' writes (a row that already exists).
+// If the COMMIT fails, every member gets that error. fn is never re-run.
 //
 // A caller whose context ends while it is still queued leaves without
 // running fn. Once its turn has come, the caller waits for the group's
@@ -126,10 +127,17 @@ func (s *Store) write(ctx context.Context, fn func(q *querier) error) error {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	res := s.step(tx, m)
+	groupErr := <-m.done
 	if res.fnErr != nil && res.broken == nil {
-		return res.fnErr // its work is already undone; the COMMIT is not its concern
+		// fn's own work is undone, but its failure may rest on what earlier
+		// members of the group wrote (a row that "already exists"): it holds
+		// only once that is committed.
+		if groupErr != nil {
+			return groupErr
+		}
+		return res.fnErr
 	}
-	return <-m.done
+	return groupErr
 }
 
 // step runs m.fn inside its savepoint and reports to the committer. The
@@ -241,7 +249,7 @@ func (s *Store) commitGroup() bool {
 		}
 		return true
 	}
-	var waiting []*member // members whose fn succeeded: they wait for COMMIT
+	var waiting []*member // members whose fn ran: they wait for COMMIT
 	var broken error
 	ran := 0
 	for len(ms) > 0 && broken == nil {
@@ -253,8 +261,10 @@ func (s *Store) commitGroup() bool {
 			case res.broken != nil:
 				broken = res.broken
 				waiting = append(waiting, m)
-			case res.skipped, res.fnErr != nil:
+			case res.skipped:
 			default:
+				// Failed members wait too: their failure may depend on
+				// what earlier members wrote, which counts only once committed.
 				waiting = append(waiting, m)
 			}
 			if broken != nil {

@@ -332,3 +332,28 @@ func TestWriteAfterClose(t *testing.T) {
 		t.Errorf("write after Close: %v, want %v", err, errClosed)
 	}
 }
+
+// TestGroupFailureWaitsForCommit checks that a member whose failure rests on
+// an earlier member's write (the row already exists) returns only once that
+// write is committed, so what it reports can be read back at once.
+func TestGroupFailureWaitsForCommit(t *testing.T) {
+	s := openTemp(t)
+	release, wait := holdWriter(t, s, "held", nil)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- s.write(context.Background(), func(q *querier) error {
+			return createRepo(context.Background(), q, "held")
+		})
+	}()
+	waitQueued(t, s, 1)
+	release()
+	if err := <-errc; !errors.Is(err, meta.ErrExists) {
+		t.Fatalf("duplicate create: %v, want ErrExists", err)
+	}
+	if _, err := s.GetRepository(context.Background(), "held"); err != nil {
+		t.Fatalf("ErrExists reported before the existing row was committed: %v", err)
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+}
