@@ -34,8 +34,6 @@ import (
 )
 
 const (
-	// maxIDLen bounds upload ids; the core uses UUIDs (36 chars).
-	maxIDLen = 128
 	// bufSize is the copy buffer size: large writes keep syscalls per GiB low.
 	bufSize = 1 << 20
 
@@ -133,14 +131,9 @@ func (s *Store) ensurePrefixDirs(alg digest.Algorithm) error {
 // blobPath maps a digest to its file, refusing anything that is not a valid
 // digest of a supported algorithm (which also keeps it inside root).
 func (s *Store) blobPath(dgst digest.Digest) (string, error) {
-	if err := dgst.Validate(); err != nil {
-		return "", fmt.Errorf("fs blob store: digest %.80q: %w", string(dgst), err)
-	}
-	alg, hex := string(dgst.Algorithm()), dgst.Encoded()
-	// Validate already restricts both parts; re-check the characters that
-	// reach the path so that no future algorithm can widen it.
-	if !isLowerAlnum(alg) || !isLowerHex(hex) || len(hex) < 2 {
-		return "", fmt.Errorf("fs blob store: digest %.80q: %w", string(dgst), digest.ErrDigestInvalidFormat)
+	alg, hex, err := blob.DigestParts(dgst)
+	if err != nil {
+		return "", fmt.Errorf("fs blob store: %w", err)
 	}
 	return filepath.Join(s.blobs, alg, hex[:2], hex), nil
 }
@@ -167,44 +160,6 @@ func (s *Store) claim(id string) (release func(), err error) {
 		delete(s.busy, id)
 		s.mu.Unlock()
 	}, nil
-}
-
-// ValidateID reports whether id can name an upload: 1 to 128 characters
-// from [A-Za-z0-9_-].
-func ValidateID(id string) error {
-	if len(id) == 0 || len(id) > maxIDLen {
-		return fmt.Errorf("fs blob store: upload id length %d out of range 1..%d", len(id), maxIDLen)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return fmt.Errorf("fs blob store: upload id %.80q: invalid character at %d", id, i)
-		}
-	}
-	return nil
-}
-
-func isLowerAlnum(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-func isLowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'f' || '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // notFound wraps a missing-file error as blob.ErrNotFound, keeping the cause.
@@ -605,6 +560,14 @@ func syncDir(dir string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("sync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ValidateID reports whether id can name an upload (see blob.ValidateUploadID).
+func ValidateID(id string) error {
+	if err := blob.ValidateUploadID(id); err != nil {
+		return fmt.Errorf("fs blob store: %w", err)
 	}
 	return nil
 }

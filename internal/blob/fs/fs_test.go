@@ -635,7 +635,7 @@ func TestValidation(t *testing.T) {
 	}
 	badIDs := []string{
 		"", "..", ".", "../x", "a/b", "/abs", `a\b`, "a b", "a.b", "a\x00b", "é",
-		strings.Repeat("a", maxIDLen+1),
+		strings.Repeat("a", blob.MaxUploadIDLength+1),
 	}
 	for _, id := range badIDs {
 		t.Run(fmt.Sprintf("id %q", id), func(t *testing.T) {
@@ -647,7 +647,7 @@ func TestValidation(t *testing.T) {
 			}
 		})
 	}
-	goodIDs := []string{"a", "A-b_9", strings.Repeat("z", maxIDLen), "0d7f9b3c-2f1e-4c1a-9b7e-3f9e1c2a4b5d"}
+	goodIDs := []string{"a", "A-b_9", strings.Repeat("z", blob.MaxUploadIDLength), "0d7f9b3c-2f1e-4c1a-9b7e-3f9e1c2a4b5d"}
 	for _, id := range goodIDs {
 		if err := ValidateID(id); err != nil {
 			t.Errorf("ValidateID(%q) = %v, want nil", id, err)

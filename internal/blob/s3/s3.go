@@ -110,8 +110,6 @@ const (
 	// maxTails bounds the tail objects of one upload (and so the state size);
 	// beyond it, the tail is compacted into one object.
 	maxTails = 64
-	// maxIDLen bounds upload ids; the core uses UUIDs (36 chars).
-	maxIDLen = 128
 	// maxPrefixLen keeps keys well inside S3's 1024-byte limit.
 	maxPrefixLen = 512
 	// copyWorkers bounds concurrent UploadPartCopy calls in one commit.
@@ -379,14 +377,9 @@ func newStore(client *s3.Client, cfg Config) *Store {
 // blobKey maps a digest to its key, refusing anything that is not a valid
 // digest of a supported algorithm.
 func (s *Store) blobKey(dgst digest.Digest) (string, error) {
-	if err := dgst.Validate(); err != nil {
-		return "", fmt.Errorf("s3 blob store: digest %.80q: %w", string(dgst), err)
-	}
-	alg, hex := string(dgst.Algorithm()), dgst.Encoded()
-	// Validate already restricts both parts; re-check the characters that
-	// reach the key so that no future algorithm can widen it.
-	if !isLowerAlnum(alg) || !isLowerHex(hex) || hex == "" {
-		return "", fmt.Errorf("s3 blob store: digest %.80q: %w", string(dgst), digest.ErrDigestInvalidFormat)
+	alg, hex, err := blob.DigestParts(dgst)
+	if err != nil {
+		return "", fmt.Errorf("s3 blob store: %w", err)
 	}
 	return s.prefix + "blobs/" + alg + "/" + hex, nil
 }
@@ -397,44 +390,6 @@ func (s *Store) uploadDir(id string) (string, error) {
 		return "", err
 	}
 	return s.prefix + "uploads/" + id + "/", nil
-}
-
-// ValidateID reports whether id can name an upload: 1 to 128 characters
-// from [A-Za-z0-9_-].
-func ValidateID(id string) error {
-	if len(id) == 0 || len(id) > maxIDLen {
-		return fmt.Errorf("s3 blob store: upload id length %d out of range 1..%d", len(id), maxIDLen)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return fmt.Errorf("s3 blob store: upload id %.80q: invalid character at %d", id, i)
-		}
-	}
-	return nil
-}
-
-func isLowerAlnum(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-func isLowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'f' || '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // wrap adds context to an S3 error and classifies it as not found or
@@ -606,4 +561,12 @@ func (s *Store) copySource(key string) string {
 // a request cancelled midway still releases what it created.
 func withoutCancel(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+}
+
+// ValidateID reports whether id can name an upload (see blob.ValidateUploadID).
+func ValidateID(id string) error {
+	if err := blob.ValidateUploadID(id); err != nil {
+		return fmt.Errorf("s3 blob store: %w", err)
+	}
+	return nil
 }

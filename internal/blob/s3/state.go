@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berth-registry/berth/internal/blob"
 	"strconv"
 	"strings"
 )
@@ -124,7 +125,7 @@ func validStagedName(name, kind string) bool {
 		return false
 	}
 	off, nonce, ok := strings.Cut(rest, "-")
-	if !ok || len(nonce) != 16 || !isLowerHex(nonce) || off == "" || len(off) > 19 {
+	if !ok || len(nonce) != 16 || !blob.IsLowerHex(nonce) || off == "" || len(off) > 19 {
 		return false
 	}
 	for i := 0; i < len(off); i++ {

@@ -744,7 +744,7 @@ func TestValidation(t *testing.T) {
 			}
 		})
 	}
-	badIDs := []string{"", "..", ".", "../x", "a/b", "/abs", `a\b`, "a b", "a.b", "a\x00b", "é", strings.Repeat("a", maxIDLen+1)}
+	badIDs := []string{"", "..", ".", "../x", "a/b", "/abs", `a\b`, "a b", "a.b", "a\x00b", "é", strings.Repeat("a", blob.MaxUploadIDLength+1)}
 	for _, id := range badIDs {
 		t.Run(fmt.Sprintf("id %q", id), func(t *testing.T) {
 			if _, err := s.StartUpload(ctx, id); err == nil {
