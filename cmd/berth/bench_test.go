@@ -20,6 +20,9 @@ func TestBenchCmdArgs(t *testing.T) {
 		{"unknown scenario", []string{"--scenarios", "push-large,teleport"}, "unknown scenario"},
 		{"bad url", []string{"--url", "ftp://x"}, "want http(s)"},
 		{"bad compare url", []string{"--compare-url", "x"}, "want http(s)"},
+		{"too many rounds", []string{"--rounds", "51"}, "rounds 51 out of range"},
+		{"negative rounds", []string{"--rounds", "-1"}, "rounds -1 out of range"},
+		{"rounds not a number", []string{"--rounds", "many"}, "usage"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -70,6 +70,24 @@ func TestOptions(t *testing.T) {
 		{name: "page", in: Options{TagPageSize: -1}, wantErr: "page size"},
 		{name: "push every", in: Options{MixedPushEvery: -1}, wantErr: "mixed"},
 		{name: "duration", in: Options{Duration: time.Hour}, wantErr: "duration"},
+		{name: "rounds default", check: func(t *testing.T, o Options) {
+			if o.Rounds != 5 {
+				t.Fatalf("rounds %d, want 5", o.Rounds)
+			}
+		}},
+		{name: "smoke one round", in: Options{Smoke: true}, check: func(t *testing.T, o Options) {
+			if o.Rounds != 1 {
+				t.Fatalf("rounds %d, want 1", o.Rounds)
+			}
+		}},
+		{name: "smoke keeps explicit rounds", in: Options{Smoke: true, Rounds: 3}, check: func(t *testing.T, o Options) {
+			if o.Rounds != 3 {
+				t.Fatalf("rounds %d, want 3", o.Rounds)
+			}
+		}},
+		{name: "max rounds", in: Options{Rounds: maxRounds}},
+		{name: "too many rounds", in: Options{Rounds: maxRounds + 1}, wantErr: "rounds"},
+		{name: "negative rounds", in: Options{Rounds: -1}, wantErr: "rounds"},
 		{name: "negative timeout", in: Options{RequestTimeout: -time.Second}, wantErr: "negative"},
 	}
 	for _, tt := range tests {
@@ -197,19 +215,25 @@ func TestNewImage(t *testing.T) {
 func TestWriteTable(t *testing.T) {
 	r := &Report{
 		Layers: 4, LayerSize: 64 << 20, Concurrency: 4,
+		ManifestConcurrency: 64, Rounds: 3,
 		Ceilings: Ceilings{
 			SHA256: Throughput{Bytes: 2000e6, Elapsed: time.Second},
-			Put:    Throughput{Bytes: 600e6, Elapsed: time.Second},
-			Get:    Throughput{Bytes: 1200e6, Elapsed: time.Second},
-			Hello:  Rate{Requests: 30000, Elapsed: time.Second, Concurrency: 64},
+			// Medians: 600 MB/s, 1200 MB/s, 30000 req/s.
+			Put: []Throughput{{Bytes: 500e6, Elapsed: time.Second}, {Bytes: 600e6, Elapsed: time.Second}, {Bytes: 900e6, Elapsed: time.Second}},
+			Get: []Throughput{{Bytes: 1200e6, Elapsed: time.Second}},
+			Hello: []Rate{{Requests: 20000, Elapsed: time.Second, Concurrency: 64},
+				{Requests: 40000, Elapsed: time.Second, Concurrency: 64}},
 		},
 		Targets: []*TargetReport{
 			{Name: "berth", Results: []Result{
-				{Key: "push-large", Label: "push", Value: 570, Unit: "MB/s", Measure: 570, Ceiling: "fsync PUT", PeakRSSKiB: 50 << 10},
+				// Per-round ratios 0.9, 0.95, 1.0: their median, not 570/600.
+				{Key: "push-large", Label: "push", Value: 570, Unit: "MB/s", Measure: 570, Ceiling: "fsync PUT", PeakRSSKiB: 50 << 10,
+					Rounds: []float64{450, 570, 900}, Ratios: []float64{0.9, 0.95, 1.0}},
 				{Key: "mixed", Label: "mixed", Value: 400, Unit: "ops/s", Measure: 3000, Ceiling: "hello", PeakRSSKiB: 60 << 10},
 			}},
 			{Name: "dist", Results: []Result{
-				{Key: "push-large", Label: "push", Value: 380, Unit: "MB/s", Measure: 380, Ceiling: "fsync PUT"},
+				{Key: "push-large", Label: "push", Value: 380, Unit: "MB/s", Measure: 380, Ceiling: "fsync PUT",
+					Rounds: []float64{300, 380, 400}, Ratios: []float64{0.6, 0.63, 0.8}},
 			}},
 		},
 	}
@@ -220,9 +244,11 @@ func TestWriteTable(t *testing.T) {
 	got := strings.Join(strings.Fields(buf.String()), " ")
 	for _, want := range []string{
 		"sha256 (1 core) 2000 MB/s", "600 MB/s", "1200 MB/s", "hello handler, c=64 30000 req/s",
+		"medians of 3 rounds; ratio = median of per-round figure/ceiling",
 		"scenario unit ceiling berth /ceiling dist /ceiling berth/dist",
-		"push MB/s fsync PUT 570 0.95 380 0.63 1.50", // 570/380
-		"mixed ops/s hello 400 0.10 - - -", "peak RSS (VmHWM) MiB - 60 - - - -",
+		"push MB/s fsync PUT 570 0.95 380 0.63 1.50", // 570/380: a ratio of the medians
+		"mixed ops/s hello 400 0.10 - - -",           // single run: 3000 over the median hello
+		"peak RSS (VmHWM) MiB - 60 - - - -",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("table lacks %q:\n%s", want, got)
@@ -382,7 +408,7 @@ func TestPullAndManifestLoad(t *testing.T) {
 			}
 
 			before := tt.reg.manifestGets.Load()
-			rate, err := manifestLoad(ctx, c, http.MethodGet, img.manifestDigest, int64(len(img.manifest)))
+			rate, err := manifestLoad(ctx, c, http.MethodGet, c.opts.Duration, img.manifestDigest, int64(len(img.manifest)))
 			if !errContains(err, tt.manifestErr) {
 				t.Fatalf("manifestLoad err = %v, want %q", err, tt.manifestErr)
 			}
@@ -411,7 +437,7 @@ func TestManifestLoadStopsOnCancel(t *testing.T) {
 	c.opts.MaxRequests = 1 << 40
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := manifestLoad(ctx, c, http.MethodGet, img.manifestDigest, 0); err == nil {
+	if _, err := manifestLoad(ctx, c, http.MethodGet, c.opts.Duration, img.manifestDigest, 0); err == nil {
 		t.Fatal("manifestLoad with a cancelled context succeeded")
 	}
 }
@@ -457,8 +483,9 @@ func TestRunUnreachable(t *testing.T) {
 	if rep == nil {
 		t.Fatal("no report")
 	}
+	// Round 0 starts with the ceiling, so its PUT ran before the push failed.
 	c := rep.Ceilings
-	if c.SHA256.Bytes != 16<<20 || c.Put.Bytes != 4<<20 || c.Get.Bytes != 4<<20 || c.Hello.Requests < 1 {
+	if c.SHA256.Bytes != 16<<20 || len(c.Put) != 1 || c.Put[0].Bytes != 4<<20 || len(c.Get) != 0 || len(c.Hello) != 0 {
 		t.Fatalf("report should keep the ceilings measured before the failure: %+v", rep)
 	}
 	if out.Len() != 0 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -20,18 +21,42 @@ import (
 )
 
 // Ceilings are what an ideal Go server and client reach on this machine,
-// measured in the same run as the registries.
+// measured in the same run as the registries. Put, Get and Hello hold one
+// measurement per round, in run order; the figures are their medians.
 type Ceilings struct {
-	// SHA256 is single-core sha256 speed.
+	// SHA256 is single-core sha256 speed, measured once at the start.
 	SHA256 Throughput
 	// Put is the large image PUT, Concurrency streams, to a server that
 	// hashes and writes in one pass and fsyncs each file.
-	Put Throughput
+	Put []Throughput
 	// Get is the large image GET, Concurrency streams, from a server that
 	// answers with sendfile, the client verifying sha256.
-	Get Throughput
-	// Hello is a trivial handler at ManifestConcurrency.
-	Hello Rate
+	Get []Throughput
+	// Hello is a trivial handler at ManifestConcurrency: one per round of
+	// every manifest-get measurement.
+	Hello []Rate
+}
+
+// PutMBps is the median PUT ceiling (0 when not measured).
+func (c Ceilings) PutMBps() float64 { return medianOf(c.Put, Throughput.MBps) }
+
+// GetMBps is the median GET ceiling (0 when not measured).
+func (c Ceilings) GetMBps() float64 { return medianOf(c.Get, Throughput.MBps) }
+
+// HelloPerSecond is the median hello ceiling (0 when not measured).
+func (c Ceilings) HelloPerSecond() float64 { return medianOf(c.Hello, Rate.PerSecond) }
+
+// figure returns the named ceiling's median figure (0 when unknown).
+func (c Ceilings) figure(name string) float64 {
+	switch name {
+	case ceilPut:
+		return c.PutMBps()
+	case ceilGet:
+		return c.GetMBps()
+	case ceilHello:
+		return c.HelloPerSecond()
+	}
+	return 0
 }
 
 // ceilingServer is the ideal server: it stores PUT bodies under their
@@ -106,45 +131,94 @@ func (s *ceilingServer) put(path, hexDigest string, body io.Reader) error {
 	return nil
 }
 
-// measureCeilings fills c with this machine's ceilings.
-func measureCeilings(ctx context.Context, o Options, data []byte, img *image, c *Ceilings) error {
-	c.SHA256 = sha256Speed(data, o.HashBytes)
+// ceiling is the ideal server, up for the whole run, and a client of it.
+type ceiling struct {
+	dir string
+	srv *http.Server
+	cl  *client
+	// img is the image whose layers the server holds: the variant of the
+	// last PUT round, which the GET rounds fetch.
+	img *image
+}
 
+// startCeiling starts the ideal server on loopback, its files in a fresh
+// directory under opts.CeilingDir.
+func startCeiling(ctx context.Context, o Options) (*ceiling, error) {
 	dir, err := os.MkdirTemp(o.CeilingDir, "berth-bench-ceiling-")
 	if err != nil {
-		return fmt.Errorf("bench: ceiling dir: %w", err)
+		return nil, fmt.Errorf("bench: ceiling dir: %w", err)
 	}
-	defer os.RemoveAll(dir)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return fmt.Errorf("bench: ceiling server: %w", err)
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("bench: ceiling server: %w", err)
 	}
 	srv := &http.Server{Handler: &ceilingServer{dir: dir}, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
-	defer srv.Close()
-
-	cl, err := newClient(ctx, o, Target{Name: "ceiling", URL: "http://" + ln.Addr().String()})
+	c := &ceiling{dir: dir, srv: srv}
+	c.cl, err = newClient(ctx, o, Target{Name: "ceiling", URL: "http://" + ln.Addr().String()})
 	if err != nil {
-		return err
+		c.close()
+		return nil, err
 	}
-	defer cl.tr.CloseIdleConnections()
-	cl.opts.Repository = "ceiling"
+	c.cl.opts.Repository = "ceiling"
+	return c, nil
+}
 
-	if c.Put, err = ceilingPut(ctx, cl, data, img); err != nil {
-		return fmt.Errorf("bench: ceiling PUT: %w", err)
+func (c *ceiling) close() {
+	if c.cl != nil {
+		c.cl.tr.CloseIdleConnections()
 	}
-	ctxP, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if c.Get, err = pullLayers(ctxP, cl, img.layers); err != nil {
-		return fmt.Errorf("bench: ceiling GET: %w", err)
+	c.srv.Close()
+	os.RemoveAll(c.dir)
+}
+
+// forget removes the layers of the previous PUT round so that the ceiling
+// directory holds one image, not one per round. Call it outside timing.
+func (c *ceiling) forget() error {
+	if c.img == nil {
+		return nil
 	}
-	c.Hello, err = loadLoop(ctx, cl, o.ManifestConcurrency, func(ctx context.Context, buf *bytes.Buffer) (int64, error) {
-		return 1, cl.hello(ctx, buf)
+	for _, l := range c.img.layers {
+		if err := os.Remove(filepath.Join(c.dir, l.Digest.Hex)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("bench: ceiling: %w", err)
+		}
+	}
+	c.img = nil
+	return nil
+}
+
+// put PUTs img's layers, whose bytes are data, and keeps img for get.
+func (c *ceiling) put(ctx context.Context, data []byte, img *image) (Throughput, error) {
+	t, err := ceilingPut(ctx, c.cl, data, img)
+	if err != nil {
+		return Throughput{}, fmt.Errorf("bench: ceiling PUT: %w", err)
+	}
+	c.img = img
+	return t, nil
+}
+
+// get fetches and verifies the layers of the last image put.
+func (c *ceiling) get(ctx context.Context) (Throughput, error) {
+	if c.img == nil {
+		return Throughput{}, errors.New("bench: ceiling GET: nothing put")
+	}
+	t, err := pullLayers(ctx, c.cl, c.img.layers)
+	if err != nil {
+		return Throughput{}, fmt.Errorf("bench: ceiling GET: %w", err)
+	}
+	return t, nil
+}
+
+// hello loads the hello handler from ManifestConcurrency loops for d.
+func (c *ceiling) hello(ctx context.Context, d time.Duration) (Rate, error) {
+	r, err := loadLoop(ctx, c.cl, c.cl.opts.ManifestConcurrency, d, func(ctx context.Context, buf *bytes.Buffer) (int64, error) {
+		return 1, c.cl.hello(ctx, buf)
 	})
 	if err != nil {
-		return fmt.Errorf("bench: ceiling hello: %w", err)
+		return Rate{}, fmt.Errorf("bench: ceiling hello: %w", err)
 	}
-	return nil
+	return r, nil
 }
 
 // ceilingPut PUTs each layer of img, Concurrency at a time.

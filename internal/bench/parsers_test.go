@@ -152,24 +152,3 @@ func TestSmallImage(t *testing.T) {
 		t.Fatalf("manifest %s: %v", a.manifest, err)
 	}
 }
-
-func TestCeilingsBest(t *testing.T) {
-	a := Ceilings{
-		SHA256: Throughput{Bytes: 100, Elapsed: 1e9},
-		Put:    Throughput{Bytes: 50, Elapsed: 1e9},
-		Hello:  Rate{Requests: 10, Elapsed: 1e9},
-	}
-	b := Ceilings{
-		SHA256: Throughput{Bytes: 90, Elapsed: 1e9},
-		Put:    Throughput{Bytes: 70, Elapsed: 1e9},
-		Get:    Throughput{Bytes: 5, Elapsed: 1e9},
-		Hello:  Rate{Requests: 5, Elapsed: 1e9},
-	}
-	a.best(b)
-	if a.SHA256.Bytes != 100 || a.Put.Bytes != 70 || a.Get.Bytes != 5 || a.Hello.Requests != 10 {
-		t.Fatalf("best = %+v", a)
-	}
-	if a.figure(ceilPut) != 70e-6 || a.figure("none") != 0 {
-		t.Fatalf("figure: %v", a.figure(ceilPut))
-	}
-}

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -54,11 +55,18 @@ type Result struct {
 	Value      float64
 	Unit       string
 	// Measure is the figure in its ceiling's unit (MB/s, or requests/s
-	// for request scenarios); Ratio is Measure over the ceiling, set when
-	// the run ends (0 when unknown).
+	// for request scenarios); Ratio is its ratio to the ceiling, set when
+	// the table is written (0 when unknown).
 	Measure float64
 	Ratio   float64
 	Ceiling string
+	// Rounds, for a scenario measured in rounds, holds the figure of each
+	// round (Value and Measure are its median), and Ratios each round's
+	// figure over the ceiling measured in the same round (Ratio is their
+	// median). Both are empty for a scenario measured once, whose Ratio
+	// is Measure over the median ceiling.
+	Rounds []float64
+	Ratios []float64
 	// PeakRSSKiB is the server's VmHWM after the scenario (0: unknown).
 	PeakRSSKiB int64
 }
@@ -93,47 +101,63 @@ type Report struct {
 	Layers      int
 	LayerSize   int64
 	Concurrency int
-	Ceilings    Ceilings
-	Targets     []*TargetReport
+	// ManifestConcurrency is the hello ceiling's concurrency.
+	ManifestConcurrency int
+	// Rounds is how many rounds the ceiling-relative scenarios took.
+	Rounds   int
+	Ceilings Ceilings
+	Targets  []*TargetReport
 }
 
-// figure returns the named ceiling's figure (0 when unknown).
-func (c Ceilings) figure(name string) float64 {
-	switch name {
-	case ceilPut:
-		return c.Put.MBps()
-	case ceilGet:
-		return c.Get.MBps()
-	case ceilHello:
-		return c.Hello.PerSecond()
-	}
-	return 0
-}
-
-// best keeps, for each ceiling, the faster of c and o.
-func (c *Ceilings) best(o Ceilings) {
-	if o.SHA256.MBps() > c.SHA256.MBps() {
-		c.SHA256 = o.SHA256
-	}
-	if o.Put.MBps() > c.Put.MBps() {
-		c.Put = o.Put
-	}
-	if o.Get.MBps() > c.Get.MBps() {
-		c.Get = o.Get
-	}
-	if o.Hello.PerSecond() > c.Hello.PerSecond() {
-		c.Hello = o.Hello
-	}
-}
-
-// setRatios computes every result's ratio to the run's ceilings.
+// setRatios sets every result's ratio: the median of its per-round ratios
+// when it was measured in rounds, else its figure over the median ceiling.
 func (r *Report) setRatios() {
 	for _, t := range r.Targets {
 		for i := range t.Results {
 			res := &t.Results[i]
-			res.Ratio = ratio(res.Measure, r.Ceilings.figure(res.Ceiling))
+			if len(res.Ratios) > 0 {
+				res.Ratio = median(res.Ratios)
+			} else {
+				res.Ratio = ratio(res.Measure, r.Ceilings.figure(res.Ceiling))
+			}
 		}
 	}
+}
+
+// roundRatios returns each round's figure over the ceiling measured in the
+// same round (0 where that ceiling is 0).
+func roundRatios(figures, ceilings []float64) []float64 {
+	out := make([]float64, len(figures))
+	for i, f := range figures {
+		if i < len(ceilings) {
+			out[i] = ratio(f, ceilings[i])
+		}
+	}
+	return out
+}
+
+// median returns the middle of xs, the mean of the two middle values for
+// an even count, or 0 for none. xs is not modified.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
+}
+
+// medianOf returns the median of f over xs.
+func medianOf[T any](xs []T, f func(T) float64) float64 {
+	vs := make([]float64, len(xs))
+	for i, x := range xs {
+		vs[i] = f(x)
+	}
+	return median(vs)
 }
 
 // ratio returns a over b, or 0 when b is 0.
@@ -152,15 +176,18 @@ func fmtRatio(r float64) string {
 }
 
 func fmtValue(v float64) string {
+	if v == 0 {
+		return "-"
+	}
 	if v >= 100 {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.1f", v)
 }
 
-// WriteTable computes the ratios, then writes the ceilings, then one row per scenario with each
-// target's figure and ratio to the ceiling and, for two targets, the first
-// over the second.
+// WriteTable computes the ratios, then writes the ceilings (medians of their
+// rounds), then one row per scenario with each target's figure and ratio
+// to the ceiling and, for two targets, the first figure over the second.
 func (r *Report) WriteTable(w io.Writer) error {
 	r.setRatios()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -169,12 +196,17 @@ func (r *Report) WriteTable(w io.Writer) error {
 	rows := [][]string{
 		{"ceiling", "figure", "unit"},
 		{"sha256 (1 core)", fmtValue(c.SHA256.MBps()), "MB/s"},
-		{"PUT one-pass hash+write+fsync " + image, fmtValue(c.Put.MBps()), "MB/s"},
-		{"GET sendfile, client sha256 " + image, fmtValue(c.Get.MBps()), "MB/s"},
-		{fmt.Sprintf("hello handler, c=%d", c.Hello.Concurrency), fmtValue(c.Hello.PerSecond()), "req/s"},
+		{"PUT one-pass hash+write+fsync " + image, fmtValue(c.PutMBps()), "MB/s"},
+		{"GET sendfile, client sha256 " + image, fmtValue(c.GetMBps()), "MB/s"},
+		{fmt.Sprintf("hello handler, c=%d", r.ManifestConcurrency), fmtValue(c.HelloPerSecond()), "req/s"},
 	}
 	if err := writeRows(tw, rows); err != nil {
 		return err
+	}
+	if r.Rounds > 0 {
+		if _, err := fmt.Fprintln(tw, roundsNote(r.Rounds)); err != nil {
+			return err
+		}
 	}
 	if len(r.Targets) == 0 {
 		return tw.Flush()
@@ -223,6 +255,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 		return err
 	}
 	return tw.Flush()
+}
+
+// roundsNote says how the ceilings and the ratios were taken.
+func roundsNote(n int) string {
+	rounds := fmt.Sprintf("%d rounds", n)
+	if n == 1 {
+		rounds = "1 round"
+	}
+	return "PUT, GET, hello, push-large, pull-large, manifest-get: medians of " + rounds +
+		"; ratio = median of per-round figure/ceiling (other scenarios: one run, figure/median ceiling)"
 }
 
 func writeRows(w io.Writer, rows [][]string) error {

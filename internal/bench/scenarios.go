@@ -203,20 +203,20 @@ func checkManifest(header string, raw []byte, want v1.Hash) error {
 }
 
 // manifestLoad sends method (GET or HEAD) for the manifest by tag from
-// opts.ManifestConcurrency loops over one shared keep-alive client for
-// opts.Duration, verifying every response. The first failure stops every
-// loop and fails the scenario.
-func manifestLoad(ctx context.Context, c *client, method string, want v1.Hash, size int64) (Rate, error) {
+// opts.ManifestConcurrency loops over one shared keep-alive client for d,
+// verifying every response. The first failure stops every loop and fails
+// the scenario.
+func manifestLoad(ctx context.Context, c *client, method string, d time.Duration, want v1.Hash, size int64) (Rate, error) {
 	path := "/v2/" + c.opts.Repository + "/manifests/" + c.opts.Tag
-	return loadLoop(ctx, c, c.opts.ManifestConcurrency, func(ctx context.Context, buf *bytes.Buffer) (int64, error) {
+	return loadLoop(ctx, c, c.opts.ManifestConcurrency, d, func(ctx context.Context, buf *bytes.Buffer) (int64, error) {
 		return 1, c.getManifestInto(ctx, buf, method, path, want, size)
 	})
 }
 
-// loadLoop runs op from conc loops for opts.Duration (each loop at least
-// once) and at most opts.MaxRequests operations in all. op returns how many
-// requests it made. The first failure stops every loop.
-func loadLoop(ctx context.Context, c *client, conc int, op func(context.Context, *bytes.Buffer) (int64, error)) (Rate, error) {
+// loadLoop runs op from conc loops for d (each loop at least once) and at
+// most opts.MaxRequests operations in all. op returns how many requests it
+// made. The first failure stops every loop.
+func loadLoop(ctx context.Context, c *client, conc int, d time.Duration, op func(context.Context, *bytes.Buffer) (int64, error)) (Rate, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -228,7 +228,7 @@ func loadLoop(ctx context.Context, c *client, conc int, op func(context.Context,
 		firstErr error
 	)
 	start := time.Now()
-	deadline := start.Add(c.opts.Duration)
+	deadline := start.Add(d)
 	for range conc {
 		wg.Add(1)
 		go func() {

@@ -238,7 +238,7 @@ func tagPut(ctx context.Context, c *client, img *image) (Rate, error) {
 // from TagConcurrency loops for opts.Duration; each walk must return
 // exactly want (sorted). Requests are pages.
 func tagsList(ctx context.Context, c *client, want []string) (Rate, error) {
-	r, err := loadLoop(ctx, c, c.opts.TagConcurrency, func(ctx context.Context, buf *bytes.Buffer) (int64, error) {
+	r, err := loadLoop(ctx, c, c.opts.TagConcurrency, c.opts.Duration, func(ctx context.Context, buf *bytes.Buffer) (int64, error) {
 		return c.walkTags(ctx, buf, want)
 	})
 	if err != nil {
@@ -355,7 +355,7 @@ func (c *client) pullSmall(ctx context.Context, buf *bytes.Buffer, repo string, 
 // pulled (verified). Ops are images pushed or pulled.
 func mixed(ctx context.Context, c *client, repo string, pulled []*smallImage, tagPrefix string) (Rate, error) {
 	var n atomic.Int64
-	r, err := loadLoop(ctx, c, c.opts.MixedConcurrency, func(ctx context.Context, buf *bytes.Buffer) (int64, error) {
+	r, err := loadLoop(ctx, c, c.opts.MixedConcurrency, c.opts.Duration, func(ctx context.Context, buf *bytes.Buffer) (int64, error) {
 		i := n.Add(1)
 		if i%int64(c.opts.MixedPushEvery) == 0 {
 			si, err := newSmallImage(tagPrefix+strconv.FormatInt(i, 10), c.opts.SmallLayerSize)

@@ -65,8 +65,11 @@ func TestSmokeAgainstBerth(t *testing.T) {
 
 	var out bytes.Buffer
 	rep, err := bench.Run(context.Background(), bench.Options{
-		Targets:    []bench.Target{{Name: "berth", URL: base, ECR: true, ServerPID: os.Getpid()}},
-		Smoke:      true,
+		Targets: []bench.Target{{Name: "berth", URL: base, ECR: true, ServerPID: os.Getpid()}},
+		Smoke:   true,
+		// Smoke keeps an explicit Rounds: take two, so the per-round
+		// variants, the rotation and the medians are exercised.
+		Rounds:     2,
 		CeilingDir: dir,
 		// Few loops: the smoke checks correctness on a small machine.
 		ManifestConcurrency: 8, MixedConcurrency: 4, TagConcurrency: 4, SmallConcurrency: 4,
@@ -86,6 +89,24 @@ func TestSmokeAgainstBerth(t *testing.T) {
 		if r.Value <= 0 || r.PeakRSSKiB <= 0 {
 			t.Errorf("%s: %+v", key, r)
 		}
+	}
+	// The ceiling-relative scenarios took two rounds, each with a ratio to
+	// its own round's ceiling; the others one run.
+	for _, key := range []string{"push-large", "pull-large", "manifest-GET-1 tag", "manifest-HEAD-31 tags"} {
+		r, _ := tr.Result(key)
+		if len(r.Rounds) != 2 || len(r.Ratios) != 2 || r.Ratios[0] <= 0 || r.Ratios[1] <= 0 {
+			t.Errorf("%s: rounds %v, ratios %v; want 2 of each", key, r.Rounds, r.Ratios)
+		}
+	}
+	if r, _ := tr.Result("tag-put"); len(r.Rounds) != 0 || r.Ratio <= 0 {
+		t.Errorf("tag-put: %+v, want one run with a ratio", r)
+	}
+	c := rep.Ceilings
+	if len(c.Put) != 2 || len(c.Get) != 2 || len(c.Hello) != 8 {
+		t.Errorf("ceiling rounds: %d PUT, %d GET, %d hello; want 2, 2, 8", len(c.Put), len(c.Get), len(c.Hello))
+	}
+	if !strings.Contains(out.String(), "medians of 2 rounds") {
+		t.Errorf("table without the rounds note:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "peak RSS (VmHWM)") {
 		t.Errorf("table without RSS:\n%s", out.String())

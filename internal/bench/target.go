@@ -4,14 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 )
 
 // targetRun is one registry's state through a run.
 type targetRun struct {
-	c         *client
+	c *client
+	// img is the large image variant the target's tag points to: replaced
+	// by every push-large round, since each round's variant overwrites the
+	// bytes of the one before.
 	img       *image
 	report    *TargetReport
 	smallRepo string
@@ -20,9 +22,9 @@ type targetRun struct {
 
 // newTargetRun gives the target fresh repositories named after
 // opts.Repository so that figures never depend on an earlier run.
-func newTargetRun(c *client, img *image, tr *TargetReport) *targetRun {
+func newTargetRun(c *client, tr *TargetReport) *targetRun {
 	c.opts.Repository = c.opts.Repository + "-" + strings.ToLower(rand.Text()[:8])
-	return &targetRun{c: c, img: img, report: tr, smallRepo: c.opts.Repository + "-small"}
+	return &targetRun{c: c, report: tr, smallRepo: c.opts.Repository + "-small"}
 }
 
 // record stores one result: measure is the figure in its ceiling's unit.
@@ -36,6 +38,20 @@ func (t *targetRun) record(key, label string, value float64, unit string, measur
 	return nil
 }
 
+// recordRounds stores a result measured in rounds: figures[i] is the
+// target's figure in round i, in its ceiling's unit, and ceilings[i] the
+// ceiling's figure in the same round.
+func (t *targetRun) recordRounds(key, label, unit string, figures, ceilings []float64, ceiling string) error {
+	hwm, err := peakRSS(t.c.target.ServerPID)
+	if err != nil {
+		return err
+	}
+	m := median(figures)
+	t.report.Results = append(t.report.Results, Result{Key: key, Label: label, Value: m, Unit: unit,
+		Measure: m, Ceiling: ceiling, Rounds: figures, Ratios: roundRatios(figures, ceilings), PeakRSSKiB: hwm})
+	return nil
+}
+
 // Ceiling names as printed.
 const (
 	ceilPut   = "fsync PUT"
@@ -43,12 +59,12 @@ const (
 	ceilHello = "hello"
 )
 
-// step is one scenario (or its setup) on one target.
-type step func(ctx context.Context, t *targetRun) error
+// step is one scenario (or its setup) on every target.
+type step func(ctx context.Context, r *run) error
 
-// steps returns the run's steps in order. Run takes each step on every
-// target before the next step, so a machine whose load drifts over the
-// run treats the targets alike.
+// steps returns the run's steps in order. Each step is taken on every
+// target before the next, so a machine whose load drifts over the run
+// treats the targets alike.
 func steps(o Options) []step {
 	var s []step
 	// The large image is pushed whatever the scenarios: the others need it.
@@ -60,57 +76,43 @@ func steps(o Options) []step {
 		s = append(s, manifestSteps("1 tag")...)
 	}
 	if o.wants(ScenarioTagPut) || o.wants(ScenarioTagsList) {
-		s = append(s, stepTagPut)
+		s = append(s, eachTarget(stepTagPut))
 		if o.wants(ScenarioManifestGet) {
 			s = append(s, manifestSteps(strconv.Itoa(o.Tags+1)+" tags")...)
 		}
 		if o.wants(ScenarioTagsList) {
-			s = append(s, stepTagsList)
+			s = append(s, eachTarget(stepTagsList))
 		}
 	}
 	if o.wants(ScenarioPushSmall) || o.wants(ScenarioMixed) {
-		s = append(s, stepPushSmall)
+		s = append(s, eachTarget(stepPushSmall))
 		if o.wants(ScenarioMixed) {
-			s = append(s, stepMixed)
+			s = append(s, eachTarget(stepMixed))
 		}
 	}
 	return s
+}
+
+// usesHello reports whether a single-run scenario is compared to the hello
+// ceiling.
+func usesHello(o Options) bool {
+	return o.wants(ScenarioTagPut) || o.wants(ScenarioTagsList) || o.wants(ScenarioPushSmall) || o.wants(ScenarioMixed)
+}
+
+// eachTarget makes a step of a single-run scenario: f on each target in turn.
+func eachTarget(f func(ctx context.Context, t *targetRun) error) step {
+	return func(ctx context.Context, r *run) error {
+		for _, t := range r.targets {
+			if err := f(ctx, t); err != nil {
+				return fmt.Errorf("%s: %w", t.report.Name, err)
+			}
+		}
+		return nil
+	}
 }
 
 func imageLabel(o Options) string {
 	return fmt.Sprintf("%d x %s, c=%d", o.Layers, formatSize(o.LayerSize), o.Concurrency)
-}
-
-func stepPushLarge(ctx context.Context, t *targetRun) error {
-	r, err := push(ctx, t.c, t.img)
-	if err != nil || !t.c.opts.wants(ScenarioPushLarge) {
-		return err
-	}
-	return t.record("push-large", "push-large "+imageLabel(t.c.opts), r.MBps(), "MB/s", r.MBps(), ceilPut)
-}
-
-func stepPullLarge(ctx context.Context, t *targetRun) error {
-	r, err := pull(ctx, t.c, t.img)
-	if err != nil {
-		return err
-	}
-	return t.record("pull-large", "pull-large "+imageLabel(t.c.opts)+", verified", r.MBps(), "MB/s", r.MBps(), ceilGet)
-}
-
-// manifestSteps measure GET, then HEAD, of the large image by tag.
-func manifestSteps(tags string) []step {
-	var s []step
-	for _, m := range []string{http.MethodGet, http.MethodHead} {
-		s = append(s, func(ctx context.Context, t *targetRun) error {
-			r, err := manifestLoad(ctx, t.c, m, t.img.manifestDigest, int64(len(t.img.manifest)))
-			if err != nil {
-				return fmt.Errorf("bench: manifest %s (%s): %w", m, tags, err)
-			}
-			label := fmt.Sprintf("manifest-get %s by tag, %s, c=%d", m, tags, r.Concurrency)
-			return t.record("manifest-"+m+"-"+tags, label, r.PerSecond(), "req/s", r.PerSecond(), ceilHello)
-		})
-	}
-	return s
 }
 
 func stepTagPut(ctx context.Context, t *targetRun) error {

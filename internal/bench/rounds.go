@@ -1,0 +1,203 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// run is one run's state: the options, the large image's random data, the
+// ceiling server and the targets.
+type run struct {
+	o    Options
+	data []byte
+	// id is stamped into every layer variant beside the round number, so
+	// no two runs push the same variant.
+	id      uint32
+	ceiling *ceiling
+	targets []*targetRun
+	report  *Report
+}
+
+// roundOrder returns who goes when in round: 0 is the ceiling, 1..n-1 the
+// targets. Round r starts at index r mod n so that no one always goes
+// first, on a machine whose load drifts within a round.
+func roundOrder(round, n int) []int {
+	order := make([]int, n)
+	for k := range order {
+		order[k] = (round + k) % n
+	}
+	return order
+}
+
+// inRounds takes rounds rounds of a ceiling-relative scenario. Each round
+// calls prep (when set, outside any timing), then measures the ceiling and
+// every target back to back in roundOrder. It returns the ceiling's figure
+// per round and, per target, the target's figure per round.
+func (r *run) inRounds(ctx context.Context, rounds int, prep func(round int) error,
+	ceil func(ctx context.Context) (float64, error),
+	target func(ctx context.Context, t *targetRun) (float64, error),
+) (ceilings []float64, figures [][]float64, err error) {
+	ceilings = make([]float64, rounds)
+	figures = make([][]float64, len(r.targets))
+	for i := range figures {
+		figures[i] = make([]float64, rounds)
+	}
+	for round := range rounds {
+		if prep != nil {
+			if err := prep(round); err != nil {
+				return nil, nil, err
+			}
+		}
+		for _, i := range roundOrder(round, len(r.targets)+1) {
+			if i == 0 {
+				if ceilings[round], err = ceil(ctx); err != nil {
+					return nil, nil, err
+				}
+				continue
+			}
+			t := r.targets[i-1]
+			if figures[i-1][round], err = target(ctx, t); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", t.report.Name, err)
+			}
+		}
+	}
+	return ceilings, figures, nil
+}
+
+// recordRounds stores every target's result of a scenario taken inRounds.
+func (r *run) recordRounds(key, label, unit string, ceilings []float64, figures [][]float64, ceiling string) error {
+	for i, t := range r.targets {
+		if err := t.recordRounds(key, label, unit, figures[i], ceilings, ceiling); err != nil {
+			return fmt.Errorf("%s: %w", t.report.Name, err)
+		}
+	}
+	return nil
+}
+
+// stampVariant overwrites the first 8 bytes of every layer of data (fewer
+// when layers are smaller) with round and id, so that each round pushes
+// blobs no registry has yet.
+func stampVariant(data []byte, layers int, layerSize int64, round int, id uint32) {
+	var stamp [8]byte
+	binary.LittleEndian.PutUint32(stamp[:4], uint32(round))
+	binary.LittleEndian.PutUint32(stamp[4:], id)
+	for i := range layers {
+		off := int64(i) * layerSize
+		copy(data[off:off+layerSize], stamp[:])
+	}
+}
+
+// variant stamps round into the data and builds its image. The image of
+// the previous round shares the data, so its layers' bytes no longer match
+// their digests: nothing may use it afterwards.
+func (r *run) variant(round int) (*image, error) {
+	stampVariant(r.data, r.o.Layers, r.o.LayerSize, round, r.id)
+	img, err := newImage(r.data, r.o.Layers, r.o.LayerSize)
+	if err != nil {
+		return nil, fmt.Errorf("bench: round %d image: %w", round, err)
+	}
+	return img, nil
+}
+
+// stepPushLarge pushes a fresh variant of the large image in each round,
+// to the ceiling and to every target. When push-large is not measured, one
+// round still pushes the image the other scenarios need, and gives the
+// ceiling server the blobs its GET ceiling serves.
+func stepPushLarge(ctx context.Context, r *run) error {
+	o := r.o
+	rounds := 1
+	if o.wants(ScenarioPushLarge) {
+		rounds = o.Rounds
+	}
+	var img *image
+	prep := func(round int) error {
+		if err := r.ceiling.forget(); err != nil {
+			return err
+		}
+		var err error
+		img, err = r.variant(round)
+		return err
+	}
+	ceil := func(ctx context.Context) (float64, error) {
+		t, err := r.ceiling.put(ctx, r.data, img)
+		if err != nil {
+			return 0, err
+		}
+		r.report.Ceilings.Put = append(r.report.Ceilings.Put, t)
+		return t.MBps(), nil
+	}
+	target := func(ctx context.Context, t *targetRun) (float64, error) {
+		t.img = img
+		th, err := push(ctx, t.c, img)
+		return th.MBps(), err
+	}
+	ceilings, figures, err := r.inRounds(ctx, rounds, prep, ceil, target)
+	if err != nil || !o.wants(ScenarioPushLarge) {
+		return err
+	}
+	return r.recordRounds(ScenarioPushLarge, "push-large "+imageLabel(o), "MB/s", ceilings, figures, ceilPut)
+}
+
+// stepPullLarge pulls the last variant from the ceiling and every target.
+func stepPullLarge(ctx context.Context, r *run) error {
+	ceil := func(ctx context.Context) (float64, error) {
+		t, err := r.ceiling.get(ctx)
+		if err != nil {
+			return 0, err
+		}
+		r.report.Ceilings.Get = append(r.report.Ceilings.Get, t)
+		return t.MBps(), nil
+	}
+	target := func(ctx context.Context, t *targetRun) (float64, error) {
+		th, err := pull(ctx, t.c, t.img)
+		return th.MBps(), err
+	}
+	ceilings, figures, err := r.inRounds(ctx, r.o.Rounds, nil, ceil, target)
+	if err != nil {
+		return err
+	}
+	return r.recordRounds(ScenarioPullLarge, "pull-large "+imageLabel(r.o)+", verified", "MB/s", ceilings, figures, ceilGet)
+}
+
+// roundDuration is each round's share of Duration, so that a scenario
+// taken in rounds loads each target for Duration in all.
+func (r *run) roundDuration() time.Duration {
+	return r.o.Duration / time.Duration(r.o.Rounds)
+}
+
+// helloCeiling measures the hello handler for one round and keeps it.
+func (r *run) helloCeiling(ctx context.Context) (float64, error) {
+	rate, err := r.ceiling.hello(ctx, r.roundDuration())
+	if err != nil {
+		return 0, err
+	}
+	r.report.Ceilings.Hello = append(r.report.Ceilings.Hello, rate)
+	return rate.PerSecond(), nil
+}
+
+// manifestSteps measure GET, then HEAD, of the large image by tag, each in
+// rounds against the hello handler.
+func manifestSteps(tags string) []step {
+	var s []step
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		s = append(s, func(ctx context.Context, r *run) error {
+			target := func(ctx context.Context, t *targetRun) (float64, error) {
+				rate, err := manifestLoad(ctx, t.c, m, r.roundDuration(), t.img.manifestDigest, int64(len(t.img.manifest)))
+				if err != nil {
+					return 0, fmt.Errorf("bench: manifest %s (%s): %w", m, tags, err)
+				}
+				return rate.PerSecond(), nil
+			}
+			ceilings, figures, err := r.inRounds(ctx, r.o.Rounds, nil, r.helloCeiling, target)
+			if err != nil {
+				return err
+			}
+			label := fmt.Sprintf("manifest-get %s by tag, %s, c=%d", m, tags, r.o.ManifestConcurrency)
+			return r.recordRounds("manifest-"+m+"-"+tags, label, "req/s", ceilings, figures, ceilHello)
+		})
+	}
+	return s
+}
