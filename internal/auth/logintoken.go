@@ -30,6 +30,7 @@ const (
 	// caps them at 2048) and a key ID, so real ones are far shorter.
 	maxLoginTokenLen = 8 << 10
 	maxKeyCacheSize  = 4096
+	maxParsedTokens  = 4096 // ~1.5 MiB at most
 	// loginTokenContext separates these MACs from any other use of the key.
 	loginTokenContext = "berth-login-token\x00"
 )
@@ -59,6 +60,18 @@ type LoginTokens struct {
 
 	mu    sync.RWMutex
 	cache map[string]cachedKey
+
+	// parsed remembers tokens whose MAC and structure checked out: a client
+	// sends the same token with every request, and this spares each one a
+	// decode and an HMAC. Only the token's own claims are kept; expiry and
+	// the minting key are checked on every use.
+	parsedMu sync.RWMutex
+	parsed   map[string]parsedToken
+}
+
+type parsedToken struct {
+	issued, expires time.Time
+	keyID, arn      string
 }
 
 type cachedKey struct {
@@ -75,7 +88,8 @@ func NewLoginTokens(key []byte, keys KeyLookup) (*LoginTokens, error) {
 	if keys == nil {
 		return nil, errors.New("auth: login tokens need a KeyLookup")
 	}
-	t := &LoginTokens{Keys: keys, key: append([]byte(nil), key...), cache: make(map[string]cachedKey)}
+	t := &LoginTokens{Keys: keys, key: append([]byte(nil), key...), cache: make(map[string]cachedKey),
+		parsed: make(map[string]parsedToken)}
 	t.macs.New = func() any { return hmac.New(sha256.New, t.key) }
 	return t, nil
 }
@@ -108,7 +122,7 @@ type loginToken struct {
 // minting key. Client failures are *Error with ReasonInvalidLoginToken; any
 // other error is an internal failure of the key lookup.
 func (t *LoginTokens) VerifyLoginToken(ctx context.Context, token string) (*Principal, error) {
-	tok, ok := t.parse(token)
+	tok, ok := t.parseCached(token)
 	if !ok {
 		return nil, errInvalidLoginToken()
 	}
@@ -123,7 +137,7 @@ func (t *LoginTokens) VerifyLoginToken(ctx context.Context, token string) (*Prin
 	if err != nil {
 		return nil, fmt.Errorf("auth: look up login token key: %w", err)
 	}
-	if key.usable(now) != 0 || key.Owner.ARN != string(tok.arn) {
+	if key.usable(now) != 0 || key.Owner.ARN != tok.arn {
 		return nil, errExpiredLoginToken()
 	}
 	p := key.Owner
@@ -137,6 +151,29 @@ func (t *LoginTokens) Forget(keyID string) {
 	t.mu.Lock()
 	delete(t.cache, keyID)
 	t.mu.Unlock()
+}
+
+// parseCached is parse, remembering good tokens. The cache is bounded like
+// the key cache: only MAC-valid tokens enter it, so a full reset is rare.
+func (t *LoginTokens) parseCached(token string) (parsedToken, bool) {
+	t.parsedMu.RLock()
+	p, ok := t.parsed[token]
+	t.parsedMu.RUnlock()
+	if ok {
+		return p, true
+	}
+	tok, ok := t.parse(token)
+	if !ok {
+		return parsedToken{}, false
+	}
+	p = parsedToken{issued: tok.issued, expires: tok.expires, keyID: string(tok.keyID), arn: string(tok.arn)}
+	t.parsedMu.Lock()
+	if len(t.parsed) >= maxParsedTokens {
+		clear(t.parsed)
+	}
+	t.parsed[token] = p
+	t.parsedMu.Unlock()
+	return p, true
 }
 
 // parse decodes token and verifies its MAC and structure. It never panics
@@ -194,21 +231,20 @@ func (t *LoginTokens) appendMAC(dst, msg []byte) []byte {
 	return dst
 }
 
-// lookup returns the access key keyID, from the cache when fresh.
-func (t *LoginTokens) lookup(ctx context.Context, keyID []byte, now time.Time) (AccessKey, error) {
+// lookup returns the access key id, from the cache when fresh.
+func (t *LoginTokens) lookup(ctx context.Context, id string, now time.Time) (AccessKey, error) {
 	ttl := t.CacheTTL
 	if ttl == 0 {
 		ttl = DefaultKeyCacheTTL
 	}
 	if ttl > 0 {
 		t.mu.RLock()
-		c, ok := t.cache[string(keyID)]
+		c, ok := t.cache[id]
 		t.mu.RUnlock()
 		if ok && now.Sub(c.fetchedAt) < ttl && !now.Before(c.fetchedAt) {
 			return c.key, nil
 		}
 	}
-	id := string(keyID)
 	key, err := t.Keys.LookupAccessKey(ctx, id)
 	if err != nil {
 		if ttl > 0 && errors.Is(err, ErrKeyNotFound) {

@@ -175,6 +175,38 @@ func TestLoginTokenKeyCache(t *testing.T) {
 	}
 }
 
+// A token parsed once is remembered, but its expiry and its key are still
+// checked on every use.
+func TestLoginTokenParsedCacheKeepsChecks(t *testing.T) {
+	keys := testKeys()
+	now := testNow
+	lt := newTestTokens(t, keys, &now)
+	tok, _ := lt.MintLoginToken(testOwner, testAKID, now)
+	verify := func() error { _, err := lt.VerifyLoginToken(context.Background(), tok); return err }
+	if err := verify(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := lt.parsed[tok]; !ok {
+		t.Fatal("a verified token is not remembered")
+	}
+	k := keys.keys[testAKID]
+	k.Status = KeyInactive
+	keys.keys[testAKID] = k
+	lt.Forget(testAKID)
+	if err := verify(); err == nil {
+		t.Fatal("remembered token of a deactivated key accepted")
+	}
+	k.Status = KeyActive
+	keys.keys[testAKID] = k
+	now = now.Add(LoginTokenTTL)
+	if err := verify(); err == nil {
+		t.Fatal("remembered token accepted after its expiry")
+	}
+	if _, err := lt.VerifyLoginToken(context.Background(), tok[:len(tok)-1]); err == nil {
+		t.Fatal("a truncated copy of a remembered token accepted")
+	}
+}
+
 func TestLoginTokenLookupFailureIsInternal(t *testing.T) {
 	boom := errors.New("database is down")
 	now := testNow

@@ -25,7 +25,7 @@ func BenchmarkManifest(b *testing.B) {
 	c := newFakeCore()
 	h := newHandler(c, Options{
 		Logger:    slog.New(slog.DiscardHandler),
-		Authorize: func(*http.Request, Access) error { return nil },
+		Authorize: callerOf(func(*http.Request, Access) error { return nil }),
 	})
 	raw := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`)
 	res, err := c.PutManifest(context.Background(), "team/app", "latest", "application/vnd.oci.image.manifest.v1+json", raw, nil)

@@ -133,14 +133,15 @@ func (h *handler) mountSource(r *http.Request, from string, dgst digest.Digest) 
 		return from, true
 	}
 	if from != "" {
-		return from, h.authorize(r, Access{Repository: from, Actions: []string{ActionPull}}) == nil
+		_, err := h.authorize(r, Access{Repository: from, Actions: []string{ActionPull}})
+		return from, err == nil
 	}
 	candidates, err := h.core.BlobRepositories(r.Context(), dgst, maxMountCandidates)
 	if err != nil {
 		return "", false
 	}
 	for _, repo := range candidates {
-		if h.authorize(r, Access{Repository: repo, Actions: []string{ActionPull}}) == nil {
+		if _, err := h.authorize(r, Access{Repository: repo, Actions: []string{ActionPull}}); err == nil {
 			return repo, true
 		}
 	}

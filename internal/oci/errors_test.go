@@ -117,10 +117,10 @@ func TestAuthErrors(t *testing.T) {
 			var got Access
 			h := newHandler(newFakeCore(), Options{
 				Logger: slog.New(slog.DiscardHandler),
-				Authorize: func(r *http.Request, a Access) error {
+				Authorize: callerOf(func(r *http.Request, a Access) error {
 					got = a
 					return tt.err
-				},
+				}),
 			})
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v2/a/b/manifests/latest", nil))

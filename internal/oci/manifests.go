@@ -41,7 +41,8 @@ func (h *handler) manifest(w http.ResponseWriter, r *http.Request, name, ref str
 // getManifest is the hot pull path: one core lookup and one Write of the
 // stored bytes.
 func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, name, ref string) {
-	if !h.allow(w, r, Access{Repository: name, Actions: []string{ActionPull}}) {
+	caller, ok := h.authorizeCaller(w, r, Access{Repository: name, Actions: []string{ActionPull}})
+	if !ok {
 		return
 	}
 	m, err := h.core.GetManifest(r.Context(), name, ref)
@@ -49,20 +50,22 @@ func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, name, ref 
 		h.fail(w, r, err)
 		return
 	}
-	etag := `"` + m.Digest.String() + `"`
+	// One backing array for the header values, and keys already in
+	// canonical form: the hot path allocates little for its headers.
+	vals := [...]string{string(m.Digest), `"` + string(m.Digest) + `"`, m.MediaType, strconv.Itoa(len(m.Content))}
 	hd := w.Header()
-	hd.Set("Docker-Content-Digest", m.Digest.String())
-	hd.Set("ETag", etag)
-	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+	hd["Docker-Content-Digest"] = vals[0:1:1]
+	hd["Etag"] = vals[1:2:2]
+	if etagMatches(r.Header.Get("If-None-Match"), vals[1]) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	hd.Set("Content-Type", m.MediaType)
-	hd.Set("Content-Length", strconv.Itoa(len(m.Content)))
+	hd["Content-Type"] = vals[2:3:3]
+	hd["Content-Length"] = vals[3:4:4]
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		// ECR's lastRecordedPullTime counts manifest GETs, not HEADs.
-		h.recordPull(r.Context(), name, m.Digest) // principal.go
+		h.recordPull(name, m.Digest, caller.PrincipalARN) // principal.go
 		_, _ = w.Write(m.Content)
 	}
 }

@@ -50,7 +50,16 @@ type Options struct {
 	// *registry.Error is mapped like any core error; any other error is a 500.
 	// When Authorize is set, an anonymous blob mount (no "from") reads from
 	// a repository holding the blob that the caller may pull from, if any.
-	Authorize func(r *http.Request, access Access) error
+	// On success it returns who the caller is.
+	Authorize func(r *http.Request, access Access) (Caller, error)
+}
+
+// Caller is the authenticated client of a request, as the Authorize hook
+// found it. The zero Caller is anonymous.
+type Caller struct {
+	// PrincipalARN is the IAM principal; manifest pulls are recorded against
+	// it (pull-time update exclusions, registry/lifecycle.go).
+	PrincipalARN string
 }
 
 // AuthError is the error an Authorize hook returns to refuse a request.
@@ -144,7 +153,7 @@ type handler struct {
 	base        string
 	log         *slog.Logger
 	maxManifest int64
-	authorize   func(*http.Request, Access) error
+	authorize   func(*http.Request, Access) (Caller, error)
 }
 
 // New returns the handler serving everything under /v2/.
@@ -191,8 +200,7 @@ func methodAllowed(kind routeKind, method string) bool {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r = r.WithContext(withPrincipalSlot(r.Context())) // principal.go
-	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	w.Header()["Docker-Distribution-Api-Version"] = apiVersion
 	rt := parseRoute(r.URL.Path)
 	if rt.kind == routeUnknown {
 		if h.allow(w, r, Access{}) {
@@ -227,17 +235,27 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// apiVersion is the Docker-Distribution-API-Version header value every
+// response carries, shared so setting it allocates nothing.
+var apiVersion = []string{"registry/2.0"}
+
 // allow runs the Authorize hook and writes the refusal when it fails.
 func (h *handler) allow(w http.ResponseWriter, r *http.Request, access Access) bool {
+	_, ok := h.authorizeCaller(w, r, access)
+	return ok
+}
+
+// authorizeCaller is allow for handlers that need to know the caller.
+func (h *handler) authorizeCaller(w http.ResponseWriter, r *http.Request, access Access) (Caller, bool) {
 	if h.authorize == nil {
-		return true
+		return Caller{}, true
 	}
-	err := h.authorize(r, access)
+	c, err := h.authorize(r, access)
 	if err == nil {
-		return true
+		return c, true
 	}
 	h.authFail(w, r, err)
-	return false
+	return Caller{}, false
 }
 
 // ping answers the API version check (GET /v2/).

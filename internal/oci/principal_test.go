@@ -29,9 +29,8 @@ func TestManifestPullRecordsPrincipal(t *testing.T) {
 	const arn = "arn:aws:iam::123456789012:user/robot"
 	h := newHandler(core, Options{
 		Logger: slog.New(slog.DiscardHandler),
-		Authorize: func(r *http.Request, _ Access) error {
-			SetPrincipal(r.Context(), arn)
-			return nil
+		Authorize: func(*http.Request, Access) (Caller, error) {
+			return Caller{PrincipalARN: arn}, nil
 		},
 	})
 	content := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`)
@@ -50,8 +49,4 @@ func TestManifestPullRecordsPrincipal(t *testing.T) {
 	if len(core.pulls) != 1 || core.pulls[0] != want {
 		t.Fatalf("pulls = %q, want [%q] (GET only)", core.pulls, want)
 	}
-	if got := PrincipalARN(context.Background()); got != "" {
-		t.Fatalf("PrincipalARN outside a request = %q", got)
-	}
-	SetPrincipal(context.Background(), arn) // no slot: no effect, no panic
 }

@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,7 +39,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	id := r.Header.Get(requestIDHeader)
 	if !validRequestID(id) {
-		id = rand.Text() // 26 base32 characters, 130 random bits
+		id = s.requestIDs.next()
 	}
 	w.Header()[requestIDHeader] = []string{id}
 	if route == routeECR {
@@ -130,9 +132,26 @@ func (s *Server) observe(r *http.Request, rec *recorder, route string, start tim
 		slog.Int("status", status),
 		slog.Int64("bytes_in", rec.body.n),
 		slog.Int64("bytes_out", rec.written),
-		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		// An integer: slog's JSON handler formats floats through encoding/json.
+		slog.Int64("duration_us", elapsed.Microseconds()),
 		slog.String("remote", r.RemoteAddr),
 	)
+}
+
+// requestIDs mints request ids: a random prefix per process and a counter,
+// unique across nodes and restarts without reading randomness per request.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	return &requestIDs{prefix: rand.Text()[:16] + "-"} // 80 random bits
+}
+
+func (g *requestIDs) next() string {
+	var b [40]byte
+	return string(strconv.AppendUint(append(b[:0], g.prefix...), g.n.Add(1), 36))
 }
 
 // validRequestID accepts a client request id that is short and made of

@@ -21,16 +21,18 @@ const blobURLTTL = 15 * time.Minute
 // applies. Anything else, and any failure (unauthenticated, unknown blob,
 // store down), goes to next, which serves or refuses the request as usual:
 // the redirect is an optimization, never a second set of rules.
-func blobRedirects(core *registry.Registry, authorize func(*http.Request, oci.Access) error, log *slog.Logger, next http.Handler) http.Handler {
+func blobRedirects(core *registry.Registry, authorize func(*http.Request, oci.Access) (oci.Caller, error), log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ref, ok := blobGetRoute(r)
 		if !ok {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if authorize != nil && authorize(r, oci.Access{Repository: name, Actions: []string{oci.ActionPull}}) != nil {
-			next.ServeHTTP(w, r)
-			return
+		if authorize != nil {
+			if _, err := authorize(r, oci.Access{Repository: name, Actions: []string{oci.ActionPull}}); err != nil {
+				next.ServeHTTP(w, r)
+				return
+			}
 		}
 		dgst, err := registry.ParseDigest(ref)
 		if err != nil {

@@ -73,10 +73,11 @@ type Server struct {
 	metrics   http.Handler
 	pprof     http.Handler
 
-	prom     *prometheus.Registry
-	httpMets *httpMetrics
-	state    atomic.Int32
-	inflight atomic.Int64 // handlers running
+	prom       *prometheus.Registry
+	httpMets   *httpMetrics
+	state      atomic.Int32
+	inflight   atomic.Int64 // handlers running
+	requestIDs *requestIDs
 
 	// Janitor work, fields so tests can substitute them.
 	janitorEvery time.Duration
@@ -111,7 +112,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 	}
 	log = slog.New(requestIDHandler{log.Handler()})
 
-	s := &Server{cfg: cfg, log: log, announce: os.Stderr}
+	s := &Server{cfg: cfg, log: log, announce: os.Stderr, requestIDs: newRequestIDs()}
 	for _, o := range opts {
 		o(s)
 	}

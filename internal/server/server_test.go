@@ -290,7 +290,7 @@ func TestAccessLog(t *testing.T) {
 			t.Errorf("access log %s = %v, want %v", k, line[k], v)
 		}
 	}
-	for _, k := range []string{"bytes_out", "duration_ms", "remote"} {
+	for _, k := range []string{"bytes_out", "duration_us", "remote"} {
 		if _, ok := line[k]; !ok {
 			t.Errorf("access log lacks %s", k)
 		}

@@ -25,25 +25,27 @@ func v2Challenge(publicURL string) string {
 // needs HTTP Basic user AWS with a valid login token (from
 // GetAuthorizationToken) as the password; the token's principal must then
 // be allowed the ECR actions the request needs (v2authz.go; az nil: any).
-func v2Authorizer(tokens *auth.LoginTokens, publicURL string, az *authz.Authorizer, region string) func(*http.Request, oci.Access) error {
+func v2Authorizer(tokens *auth.LoginTokens, publicURL string, az *authz.Authorizer, region string) func(*http.Request, oci.Access) (oci.Caller, error) {
 	challenge := v2Challenge(publicURL)
-	return func(r *http.Request, access oci.Access) error {
+	return func(r *http.Request, access oci.Access) (oci.Caller, error) {
 		user, pass, ok := auth.ParseBasicAuth(r)
 		if !ok {
-			return oci.Unauthorized(challenge, "Not Authorized")
+			return oci.Caller{}, oci.Unauthorized(challenge, "Not Authorized")
 		}
 		if user != loginUser || pass == "" {
-			return oci.Unauthorized(challenge, "Your authorization token is invalid.")
+			return oci.Caller{}, oci.Unauthorized(challenge, "Your authorization token is invalid.")
 		}
 		p, err := tokens.VerifyLoginToken(r.Context(), pass)
 		if err != nil {
 			var ae *auth.Error
 			if errors.As(err, &ae) {
-				return oci.Unauthorized(challenge, ae.Message)
+				return oci.Caller{}, oci.Unauthorized(challenge, ae.Message)
 			}
-			return err // the key store failed: a 500, never a pass
+			return oci.Caller{}, err // the key store failed: a 500, never a pass
 		}
-		oci.SetPrincipal(r.Context(), p.ARN) // pull-time update exclusions (registry/lifecycle.go)
-		return v2Policy(az, region, r, p, access)
+		if err := v2Policy(az, region, r, p, access); err != nil {
+			return oci.Caller{}, err
+		}
+		return oci.Caller{PrincipalARN: p.ARN}, nil
 	}
 }
