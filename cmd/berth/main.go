@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/berth-registry/berth/internal/config"
+	"github.com/berth-registry/berth/internal/logging"
 	"github.com/berth-registry/berth/internal/server"
 )
 
@@ -97,7 +98,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "berth serve: %v\nRun 'berth serve --help' for usage.\n", err)
 		return errUsage
 	}
-	log := cfg.NewLogger(stderr)
+	// A busy server logs a line per request: batch the writes.
+	logOut := logging.NewBufferedWriter(stderr, logging.DefaultFlushInterval)
+	defer logOut.Close()
+	log := cfg.NewLogger(logOut)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

@@ -29,8 +29,8 @@ const (
 // ecr:BatchCheckLayerAvailability and ecr:PutImage, each on the request that
 // does that step; a delete is ecr:BatchDeleteImage; the catalog is
 // ecr:DescribeRepositories. Nil means no action (authentication only).
+// The result is shared: callers must not modify it.
 func V2Actions(route, method, ociAction string, mount bool) [][]string {
-	one := func(a string) [][]string { return [][]string{{a}} }
 	if mount {
 		// Reading the mount source's blob.
 		return one("ecr:GetDownloadUrlForLayer")
@@ -51,7 +51,7 @@ func V2Actions(route, method, ociAction string, mount bool) [][]string {
 		case "blob":
 			if method == http.MethodHead {
 				// The existence check of a push, or a pull's probe.
-				return [][]string{{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer"}}
+				return blobProbeActions
 			}
 			return one("ecr:GetDownloadUrlForLayer")
 		}
@@ -77,6 +77,30 @@ func V2Actions(route, method, ociAction string, mount bool) [][]string {
 	// An action this table does not know: deny by asking for nothing any
 	// policy can grant.
 	return one("berth:UnknownOCIAction")
+}
+
+// blobProbeActions answers a blob HEAD: either action allows it.
+var blobProbeActions = [][]string{{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer"}}
+
+// oneActions holds V2Actions' single-action answers, built once because
+// V2Actions runs on every /v2 request.
+var oneActions = func() map[string][][]string {
+	m := make(map[string][][]string)
+	for _, a := range []string{"ecr:GetDownloadUrlForLayer", "ecr:DescribeRepositories", "ecr:BatchDeleteImage",
+		"ecr:BatchGetImage", "ecr:ListImages", "ecr:PutImage", "ecr:InitiateLayerUpload",
+		"ecr:CompleteLayerUpload", "ecr:UploadLayerPart", "ecr:BatchCheckLayerAvailability",
+		"berth:UnknownOCIAction"} {
+		m[a] = [][]string{{a}}
+	}
+	return m
+}()
+
+// one returns the shared single-action answer for a.
+func one(a string) [][]string {
+	if g, ok := oneActions[a]; ok {
+		return g
+	}
+	return [][]string{{a}}
 }
 
 // V2Request is one /v2 authorization question.

@@ -1,0 +1,88 @@
+package logging
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the flusher goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestBufferedWriterFlushes(t *testing.T) {
+	tests := []struct {
+		name     string
+		interval time.Duration
+		lines    int
+		line     string
+		// flush is what makes the lines visible.
+		flush func(*BufferedWriter)
+	}{
+		{"close", time.Hour, 3, "short line\n", func(b *BufferedWriter) { b.Close() }},
+		{"explicit flush", time.Hour, 3, "short line\n", func(b *BufferedWriter) { b.Flush() }},
+		{"full buffer", time.Hour, 2, strings.Repeat("x", bufferSize) + "\n", func(*BufferedWriter) {}},
+		{"interval", time.Millisecond, 1, "ticked\n", func(*BufferedWriter) {}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out syncBuffer
+			b := NewBufferedWriter(&out, tt.interval)
+			defer b.Close()
+			want := strings.Repeat(tt.line, tt.lines)
+			for range tt.lines {
+				if _, err := b.Write([]byte(tt.line)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tt.flush(b)
+			// The interval case waits for the ticker; the others are
+			// visible (full buffer: all but the last line) at once.
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				got := out.String()
+				if got == want || tt.name == "full buffer" && len(got) >= len(tt.line) && strings.HasPrefix(want, got) {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("got %d bytes, want %d", len(got), len(want))
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestBufferedWriterReportsWriteError(t *testing.T) {
+	b := NewBufferedWriter(failingWriter{}, time.Hour)
+	if _, err := b.Write([]byte("line\n")); err != nil {
+		t.Fatalf("buffered write failed early: %v", err)
+	}
+	if err := b.Close(); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("Close = %v, want the write error", err)
+	}
+	if err := b.Close(); err == nil {
+		t.Fatal("a second Close forgot the error")
+	}
+}
