@@ -101,7 +101,8 @@ func (s *Server) recovered(rec *recorder, r *http.Request, p any) {
 // observe records metrics and writes the access log line. It logs no
 // headers: they may carry credentials.
 func (s *Server) observe(r *http.Request, rec *recorder, route string, start time.Time) {
-	elapsed := time.Since(start)
+	end := time.Now()
+	elapsed := end.Sub(start)
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK // net/http's implicit status
@@ -122,10 +123,17 @@ func (s *Server) observe(r *http.Request, rec *recorder, route string, start tim
 		level = slog.LevelDebug // probes and scrapes would drown the log
 	}
 	ctx := r.Context()
-	if !s.log.Enabled(ctx, level) {
+	h := s.log.Handler()
+	if !h.Enabled(ctx, level) {
 		return
 	}
-	s.log.LogAttrs(ctx, level, "request",
+	id, _ := requestIDFrom(ctx)
+	// The record is built here with every attribute, the request id
+	// included, and handed to the handler with a context that carries no
+	// id, so requestIDHandler does not copy and grow it again: this runs
+	// once per request.
+	line := slog.NewRecord(end, level, "request", 0)
+	line.AddAttrs(
 		slog.String("method", r.Method),
 		slog.String("route", route),
 		slog.String("path", truncate(r.URL.Path, 256)),
@@ -135,7 +143,9 @@ func (s *Server) observe(r *http.Request, rec *recorder, route string, start tim
 		// An integer: slog's JSON handler formats floats through encoding/json.
 		slog.Int64("duration_us", elapsed.Microseconds()),
 		slog.String("remote", r.RemoteAddr),
+		slog.String("request_id", id),
 	)
+	_ = h.Handle(context.Background(), line)
 }
 
 // requestIDs mints request ids: a random prefix per process and a counter,
