@@ -295,7 +295,7 @@ func writeAt(ctx context.Context, f *os.File, offset int64, r io.Reader) (int64,
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return 0, err
 	}
-	return copyBuffered(ctx, f, r)
+	return copyBuffered(ctx, &writeback{f: f, off: offset, synced: offset}, r)
 }
 
 // copyBuffered copies r to w through a pooled 1 MiB buffer, filling the
