@@ -254,7 +254,39 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if err := writeRows(tw, rows); err != nil {
 		return err
 	}
+	if err := r.writeRounds(tw); err != nil {
+		return err
+	}
 	return tw.Flush()
+}
+
+// writeRounds lists each round of the scenarios taken in rounds, so that a
+// reader can see the spread behind a median.
+func (r *Report) writeRounds(w io.Writer) error {
+	rows := [][]string{{"per round: figure (ratio to that round's ceiling)"}}
+	for _, t := range r.Targets {
+		for _, res := range t.Results {
+			if len(res.Rounds) < 2 {
+				continue
+			}
+			row := []string{res.Label, t.Name}
+			for i, v := range res.Rounds {
+				cell := fmtValue(v)
+				if i < len(res.Ratios) {
+					cell += " (" + fmtRatio(res.Ratios[i]) + ")"
+				}
+				row = append(row, cell)
+			}
+			rows = append(rows, row)
+		}
+	}
+	if len(rows) == 1 {
+		return nil
+	}
+	if _, err := fmt.Fprintln(w); err != nil {
+		return err
+	}
+	return writeRows(w, rows)
 }
 
 // roundsNote says how the ceilings and the ratios were taken.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -52,6 +53,9 @@ func (r *run) inRounds(ctx context.Context, rounds int, prep func(round int) err
 			}
 		}
 		for _, i := range roundOrder(round, len(r.targets)+1) {
+			// Start each measurement with nothing dirty in the page cache,
+			// so that one participant's writeback never slows the next.
+			syscall.Sync()
 			if i == 0 {
 				if ceilings[round], err = ceil(ctx); err != nil {
 					return nil, nil, err
