@@ -42,6 +42,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.CeilingDir, "ceiling-dir", "", "directory for the fsync ceiling's files: the registry's file system (default $TMPDIR)")
 	fs.StringVar(&scenarios, "scenarios", "", "comma-separated scenarios (default all: "+strings.Join(bench.AllScenarios, ",")+")")
 	fs.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and durations: a correctness check, not a measurement")
+	inProcess := fs.Bool("ceiling-in-process", false, "run the ceilings' ideal server inside the bench process instead of in a process of its own")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -62,8 +63,34 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cmp.URL != "" {
 		o.Targets = append(o.Targets, cmp)
 	}
+	if !*inProcess {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("bench: find own executable for the ceiling server: %w", err)
+		}
+		o.CeilingCommand = []string{exe, "bench-ceiling"}
+	}
 	if _, err := bench.Run(ctx, o, stdout); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	return nil
+}
+
+// benchCeilingCmd serves the ceilings' ideal server for a parent `berth
+// bench` until the parent closes its standard input.
+func benchCeilingCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench-ceiling", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "directory for the PUT ceiling's files (required)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if fs.NArg() != 0 || *dir == "" {
+		fmt.Fprintln(stderr, "berth bench-ceiling: --dir is required")
+		return errUsage
+	}
+	return bench.RunCeilingProcess(ctx, *dir, os.Stdin, stdout)
 }

@@ -35,6 +35,7 @@ type command struct {
 var commands = []command{
 	{"serve", "run the registry server", serve},
 	{"bench", "measure a registry's throughput (push, pull, manifest GET)", benchCmd},
+	{"bench-ceiling", "the ideal server `berth bench` measures its ceilings against (started by bench)", benchCeilingCmd},
 	{"usage", "print per-repository storage usage (images, tags, bytes)", usageCmd},
 	{"vulndb", "import or update the vulnerability database image scans use", vulndbCmd},
 	{"version", "print version information", printVersion},

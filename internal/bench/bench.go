@@ -9,10 +9,10 @@
 //
 // A single short sample on a shared machine is mostly noise, so the
 // ceiling-relative scenarios (push-large, pull-large, manifest-get) run in
-// Rounds rounds: each round measures the matching ceiling and then every
-// target back to back, in an order rotated by round. A target's figure is
-// the median of its rounds, and its ratio the median of the per-round
-// ratios to the ceiling measured in the same round. The other scenarios
+// Rounds rounds: in each round every target (in an order rotated by round)
+// is measured between two measurements of the matching ceiling. A target's
+// figure is the median of its rounds, and its ratio the median over rounds
+// of its figure over the mean of the two ceilings around it. The other scenarios
 // run once for Duration and are compared to the median hello ceiling.
 //
 // Every figure comes from real HTTP; every pulled byte and every manifest
@@ -97,6 +97,11 @@ type Options struct {
 	// CeilingDir holds the fsync ceiling's files: put it on the registry's
 	// file system (default os.TempDir()).
 	CeilingDir string
+	// CeilingCommand, when set, runs the ideal server in a process of its
+	// own (RunCeilingProcess; `berth bench-ceiling`), as registries are:
+	// a client and server in one Go runtime skip the cross-process wakeups
+	// every real server pays. Empty runs it in this process.
+	CeilingCommand []string
 	// Scenarios, when set, limits the run to these scenarios (ceilings
 	// always run). See AllScenarios.
 	Scenarios []string

@@ -244,7 +244,7 @@ func TestWriteTable(t *testing.T) {
 	got := strings.Join(strings.Fields(buf.String()), " ")
 	for _, want := range []string{
 		"sha256 (1 core) 2000 MB/s", "600 MB/s", "1200 MB/s", "hello handler, c=64 30000 req/s",
-		"medians of 3 rounds; ratio = median of per-round figure/ceiling",
+		"medians of 3 rounds; ratio = median over rounds of figure / mean of the ceilings measured just before and after it",
 		"scenario unit ceiling berth /ceiling dist /ceiling berth/dist",
 		"push MB/s fsync PUT 570 0.95 380 0.63 1.50", // 570/380: a ratio of the medians
 		"mixed ops/s hello 400 0.10 - - -",           // single run: 3000 over the median hello

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -131,32 +133,52 @@ func (s *ceilingServer) put(path, hexDigest string, body io.Reader) error {
 	return nil
 }
 
+// ServeCeiling runs the ideal server on ln, its files in dir, until ctx is
+// done. `berth bench-ceiling` runs it in a process of its own, so that the
+// ceilings are measured across two processes, as every registry is.
+func ServeCeiling(ctx context.Context, dir string, ln net.Listener) error {
+	srv := &http.Server{Handler: &ceilingServer{dir: dir}, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("bench: ceiling server: %w", err)
+	}
+	return nil
+}
+
 // ceiling is the ideal server, up for the whole run, and a client of it.
 type ceiling struct {
-	dir string
-	srv *http.Server
-	cl  *client
+	dir  string
+	stop func() // stops the server
+	cl   *client
 	// img is the image whose layers the server holds: the variant of the
 	// last PUT round, which the GET rounds fetch.
 	img *image
 }
 
 // startCeiling starts the ideal server on loopback, its files in a fresh
-// directory under opts.CeilingDir.
+// directory under opts.CeilingDir: in a child process when
+// opts.CeilingCommand is set, else in this one.
 func startCeiling(ctx context.Context, o Options) (*ceiling, error) {
 	dir, err := os.MkdirTemp(o.CeilingDir, "berth-bench-ceiling-")
 	if err != nil {
 		return nil, fmt.Errorf("bench: ceiling dir: %w", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var addr string
+	var stop func()
+	if len(o.CeilingCommand) > 0 {
+		addr, stop, err = startCeilingProcess(ctx, o.CeilingCommand, dir)
+	} else {
+		addr, stop, err = startCeilingHere(dir)
+	}
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("bench: ceiling server: %w", err)
+		return nil, err
 	}
-	srv := &http.Server{Handler: &ceilingServer{dir: dir}, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	c := &ceiling{dir: dir, srv: srv}
-	c.cl, err = newClient(ctx, o, Target{Name: "ceiling", URL: "http://" + ln.Addr().String()})
+	c := &ceiling{dir: dir, stop: stop}
+	c.cl, err = newClient(ctx, o, Target{Name: "ceiling", URL: "http://" + addr})
 	if err != nil {
 		c.close()
 		return nil, err
@@ -165,11 +187,104 @@ func startCeiling(ctx context.Context, o Options) (*ceiling, error) {
 	return c, nil
 }
 
+func startCeilingHere(dir string) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: ceiling server: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = ServeCeiling(ctx, dir, ln)
+	}()
+	return ln.Addr().String(), func() { cancel(); <-done }, nil
+}
+
+// startCeilingProcess runs command with --dir dir and reads the address it
+// listens on from its first line of output. The child exits when its
+// standard input closes, so it never outlives this process.
+func startCeilingProcess(ctx context.Context, command []string, dir string) (string, func(), error) {
+	cmd := exec.Command(command[0], append(command[1:], "--dir", dir)...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: ceiling process: %w", err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, fmt.Errorf("bench: ceiling process: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("bench: ceiling process: %w", err)
+	}
+	stop := func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	type line struct {
+		s   string
+		err error
+	}
+	first := make(chan line, 1)
+	go func() {
+		s, err := bufio.NewReader(stdout).ReadString('\n')
+		first <- line{s, err}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case l := <-first:
+		addr, ok := strings.CutPrefix(strings.TrimSpace(l.s), ceilingListening)
+		if l.err != nil || !ok {
+			stop()
+			return "", nil, fmt.Errorf("bench: ceiling process said %q: %v", l.s, l.err)
+		}
+		return addr, stop, nil
+	case <-ctx.Done():
+		stop()
+		return "", nil, ctx.Err()
+	case <-time.After(30 * time.Second):
+		stop()
+		return "", nil, errors.New("bench: ceiling process did not start in 30s")
+	}
+}
+
+// ceilingListening starts the line `berth bench-ceiling` prints first.
+const ceilingListening = "ceiling listening on "
+
+// RunCeilingProcess is `berth bench-ceiling`: it serves the ideal server
+// on a free loopback port, its files in dir, prints the address, and
+// returns when in (its parent's pipe) closes or ctx is done.
+func RunCeilingProcess(ctx context.Context, dir string, in io.Reader, out io.Writer) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("bench: ceiling server: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		io.Copy(io.Discard, in)
+		cancel()
+	}()
+	if _, err := fmt.Fprintln(out, ceilingListening+ln.Addr().String()); err != nil {
+		ln.Close()
+		return err
+	}
+	return ServeCeiling(ctx, dir, ln)
+}
+
 func (c *ceiling) close() {
 	if c.cl != nil {
 		c.cl.tr.CloseIdleConnections()
 	}
-	c.srv.Close()
+	c.stop()
 	os.RemoveAll(c.dir)
 }
 

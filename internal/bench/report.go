@@ -263,7 +263,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 // writeRounds lists each round of the scenarios taken in rounds, so that a
 // reader can see the spread behind a median.
 func (r *Report) writeRounds(w io.Writer) error {
-	rows := [][]string{{"per round: figure (ratio to that round's ceiling)"}}
+	rows := [][]string{{"per round: figure (ratio to the ceilings around it)"}}
 	for _, t := range r.Targets {
 		for _, res := range t.Results {
 			if len(res.Rounds) < 2 {
@@ -296,7 +296,7 @@ func roundsNote(n int) string {
 		rounds = "1 round"
 	}
 	return "PUT, GET, hello, push-large, pull-large, manifest-get: medians of " + rounds +
-		"; ratio = median of per-round figure/ceiling (other scenarios: one run, figure/median ceiling)"
+		"; ratio = median over rounds of figure / mean of the ceilings measured just before and after it (other scenarios: one run, figure/median ceiling)"
 }
 
 func writeRows(w io.Writer, rows [][]string) error {

@@ -22,9 +22,8 @@ type run struct {
 	report  *Report
 }
 
-// roundOrder returns who goes when in round: 0 is the ceiling, 1..n-1 the
-// targets. Round r starts at index r mod n so that no one always goes
-// first, on a machine whose load drifts within a round.
+// roundOrder returns the order of n targets in round: round r starts at
+// target r mod n, so that no target always goes first.
 func roundOrder(round, n int) []int {
 	order := make([]int, n)
 	for k := range order {
@@ -34,47 +33,70 @@ func roundOrder(round, n int) []int {
 }
 
 // inRounds takes rounds rounds of a ceiling-relative scenario. Each round
-// calls prep (when set, outside any timing), then measures the ceiling and
-// every target back to back in roundOrder. It returns the ceiling's figure
-// per round and, per target, the target's figure per round.
+// calls prep (when set, outside any timing), then measures the ceiling,
+// and after each target (in roundOrder) the ceiling again: every target is
+// bracketed by two ceiling measurements, and its reference for the round
+// is their mean. On this kind of machine the disk and the CPU drift within
+// a round (a VM's disk slows as writes accumulate), so the ceiling taken
+// on either side of a target describes the machine the target ran on far
+// better than one taken elsewhere in the round.
+//
+// It returns every ceiling sample, and per target its figure and its
+// reference per round.
 func (r *run) inRounds(ctx context.Context, rounds int, prep func(round int) error,
 	ceil func(ctx context.Context) (float64, error),
 	target func(ctx context.Context, t *targetRun) (float64, error),
-) (ceilings []float64, figures [][]float64, err error) {
-	ceilings = make([]float64, rounds)
+) (ceilings []float64, figures, refs [][]float64, err error) {
 	figures = make([][]float64, len(r.targets))
+	refs = make([][]float64, len(r.targets))
 	for i := range figures {
 		figures[i] = make([]float64, rounds)
+		refs[i] = make([]float64, rounds)
+	}
+	measureCeiling := func() (float64, error) {
+		settle()
+		c, err := ceil(ctx)
+		if err != nil {
+			return 0, err
+		}
+		ceilings = append(ceilings, c)
+		return c, nil
 	}
 	for round := range rounds {
 		if prep != nil {
 			if err := prep(round); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
-		for _, i := range roundOrder(round, len(r.targets)+1) {
-			// Start each measurement with nothing dirty in the page cache,
-			// so that one participant's writeback never slows the next.
-			syscall.Sync()
-			if i == 0 {
-				if ceilings[round], err = ceil(ctx); err != nil {
-					return nil, nil, err
-				}
-				continue
+		before, err := measureCeiling()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for _, i := range roundOrder(round, len(r.targets)) {
+			t := r.targets[i]
+			settle()
+			if figures[i][round], err = target(ctx, t); err != nil {
+				return nil, nil, nil, fmt.Errorf("%s: %w", t.report.Name, err)
 			}
-			t := r.targets[i-1]
-			if figures[i-1][round], err = target(ctx, t); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", t.report.Name, err)
+			after, err := measureCeiling()
+			if err != nil {
+				return nil, nil, nil, err
 			}
+			refs[i][round] = (before + after) / 2
+			before = after
 		}
 	}
-	return ceilings, figures, nil
+	return ceilings, figures, refs, nil
 }
 
+// settle starts each measurement with nothing dirty in the page cache, so
+// that one participant's writeback never slows the next.
+func settle() { syscall.Sync() }
+
 // recordRounds stores every target's result of a scenario taken inRounds.
-func (r *run) recordRounds(key, label, unit string, ceilings []float64, figures [][]float64, ceiling string) error {
+func (r *run) recordRounds(key, label, unit string, figures, refs [][]float64, ceiling string) error {
 	for i, t := range r.targets {
-		if err := t.recordRounds(key, label, unit, figures[i], ceilings, ceiling); err != nil {
+		if err := t.recordRounds(key, label, unit, figures[i], refs[i], ceiling); err != nil {
 			return fmt.Errorf("%s: %w", t.report.Name, err)
 		}
 	}
@@ -138,17 +160,40 @@ func stepPushLarge(ctx context.Context, r *run) error {
 		th, err := push(ctx, t.c, img)
 		return th.MBps(), err
 	}
-	ceilings, figures, err := r.inRounds(ctx, rounds, prep, ceil, target)
+	_, figures, refs, err := r.inRounds(ctx, rounds, prep, ceil, target)
 	if err != nil || !o.wants(ScenarioPushLarge) {
 		return err
 	}
-	return r.recordRounds(ScenarioPushLarge, "push-large "+imageLabel(o), "MB/s", ceilings, figures, ceilPut)
+	return r.recordRounds(ScenarioPushLarge, "push-large "+imageLabel(o), "MB/s", figures, refs, ceilPut)
+}
+
+// pullsPerMeasure is how many times one pull-large measurement (ceiling
+// or target) fetches the image: one pull takes a fraction of a second, too
+// short to rise above scheduling noise.
+const pullsPerMeasure = 4
+
+// repeated runs once n times and returns the total.
+func repeated(n int, once func() (Throughput, error)) (Throughput, error) {
+	var total Throughput
+	for range n {
+		t, err := once()
+		if err != nil {
+			return Throughput{}, err
+		}
+		total.Bytes += t.Bytes
+		total.Elapsed += t.Elapsed
+	}
+	return total, nil
 }
 
 // stepPullLarge pulls the last variant from the ceiling and every target.
 func stepPullLarge(ctx context.Context, r *run) error {
+	n := pullsPerMeasure
+	if r.o.Smoke {
+		n = 1
+	}
 	ceil := func(ctx context.Context) (float64, error) {
-		t, err := r.ceiling.get(ctx)
+		t, err := repeated(n, func() (Throughput, error) { return r.ceiling.get(ctx) })
 		if err != nil {
 			return 0, err
 		}
@@ -156,14 +201,14 @@ func stepPullLarge(ctx context.Context, r *run) error {
 		return t.MBps(), nil
 	}
 	target := func(ctx context.Context, t *targetRun) (float64, error) {
-		th, err := pull(ctx, t.c, t.img)
+		th, err := repeated(n, func() (Throughput, error) { return pull(ctx, t.c, t.img) })
 		return th.MBps(), err
 	}
-	ceilings, figures, err := r.inRounds(ctx, r.o.Rounds, nil, ceil, target)
+	_, figures, refs, err := r.inRounds(ctx, r.o.Rounds, nil, ceil, target)
 	if err != nil {
 		return err
 	}
-	return r.recordRounds(ScenarioPullLarge, "pull-large "+imageLabel(r.o)+", verified", "MB/s", ceilings, figures, ceilGet)
+	return r.recordRounds(ScenarioPullLarge, "pull-large "+imageLabel(r.o)+", verified", "MB/s", figures, refs, ceilGet)
 }
 
 // roundDuration is each round's share of Duration, so that a scenario
@@ -195,12 +240,12 @@ func manifestSteps(tags string) []step {
 				}
 				return rate.PerSecond(), nil
 			}
-			ceilings, figures, err := r.inRounds(ctx, r.o.Rounds, nil, r.helloCeiling, target)
+			_, figures, refs, err := r.inRounds(ctx, r.o.Rounds, nil, r.helloCeiling, target)
 			if err != nil {
 				return err
 			}
 			label := fmt.Sprintf("manifest-get %s by tag, %s, c=%d", m, tags, r.o.ManifestConcurrency)
-			return r.recordRounds("manifest-"+m+"-"+tags, label, "req/s", ceilings, figures, ceilHello)
+			return r.recordRounds("manifest-"+m+"-"+tags, label, "req/s", figures, refs, ceilHello)
 		})
 	}
 	return s

@@ -135,27 +135,42 @@ func TestInRounds(t *testing.T) {
 	var calls []string
 	round := -1
 	prep := func(n int) error { round = n; calls = append(calls, fmt.Sprintf("prep%d", n)); return nil }
-	ceil := func(context.Context) (float64, error) {
-		calls = append(calls, "ceil")
-		return float64(100 * (round + 1)), nil
-	}
 	target := func(_ context.Context, t *targetRun) (float64, error) {
 		calls = append(calls, t.report.Name)
 		return float64(10*(round+1) + len(t.report.Name)), nil
 	}
-	ceilings, figures, err := r.inRounds(context.Background(), 3, prep, ceil, target)
+	ceil := func(context.Context) (float64, error) {
+		calls = append(calls, "ceil")
+		n := 0
+		for _, c := range calls {
+			if c == "ceil" {
+				n++
+			}
+		}
+		return float64(100 * n), nil // 100, 200, 300, ... per ceiling sample
+	}
+	ceilings, figures, refs, err := r.inRounds(context.Background(), 3, prep, ceil, target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCalls := []string{"prep0", "ceil", "a", "b", "prep1", "a", "b", "ceil", "prep2", "b", "ceil", "a"}
+	// Every target sits between two ceiling samples; the order of the
+	// targets rotates by round.
+	wantCalls := []string{"prep0", "ceil", "a", "ceil", "b", "ceil",
+		"prep1", "ceil", "b", "ceil", "a", "ceil",
+		"prep2", "ceil", "a", "ceil", "b", "ceil"}
 	if !slices.Equal(calls, wantCalls) {
 		t.Fatalf("calls %v, want %v", calls, wantCalls)
 	}
-	if !slices.Equal(ceilings, []float64{100, 200, 300}) {
+	if !slices.Equal(ceilings, []float64{100, 200, 300, 400, 500, 600, 700, 800, 900}) {
 		t.Fatalf("ceilings %v", ceilings)
 	}
 	if len(figures) != 2 || !slices.Equal(figures[0], []float64{11, 21, 31}) || !slices.Equal(figures[1], figures[0]) {
 		t.Fatalf("figures %v", figures)
+	}
+	// a's references: round 0 between samples 1 and 2, round 1 between 5
+	// and 6, round 2 between 7 and 8; b's: 2-3, 4-5, 8-9.
+	if !slices.Equal(refs[0], []float64{150, 550, 750}) || !slices.Equal(refs[1], []float64{250, 450, 850}) {
+		t.Fatalf("refs %v", refs)
 	}
 
 	// A target's failure stops the rounds and names the target.
@@ -165,7 +180,7 @@ func TestInRounds(t *testing.T) {
 		}
 		return 1, nil
 	}
-	if _, _, err := r.inRounds(context.Background(), 3, nil, ceil, fail); err == nil || !strings.Contains(err.Error(), "b: boom") {
+	if _, _, _, err := r.inRounds(context.Background(), 3, nil, ceil, fail); err == nil || !strings.Contains(err.Error(), "b: boom") {
 		t.Fatalf("err = %v, want b: boom", err)
 	}
 }

@@ -102,8 +102,10 @@ func TestSmokeAgainstBerth(t *testing.T) {
 		t.Errorf("tag-put: %+v, want one run with a ratio", r)
 	}
 	c := rep.Ceilings
-	if len(c.Put) != 2 || len(c.Get) != 2 || len(c.Hello) != 8 {
-		t.Errorf("ceiling rounds: %d PUT, %d GET, %d hello; want 2, 2, 8", len(c.Put), len(c.Get), len(c.Hello))
+	// Two rounds, one target bracketed by two ceiling samples each; four
+	// manifest measurements (GET and HEAD, before and after tag-put).
+	if len(c.Put) != 4 || len(c.Get) != 4 || len(c.Hello) != 16 {
+		t.Errorf("ceiling samples: %d PUT, %d GET, %d hello; want 4, 4, 16", len(c.Put), len(c.Get), len(c.Hello))
 	}
 	if !strings.Contains(out.String(), "medians of 2 rounds") {
 		t.Errorf("table without the rounds note:\n%s", out.String())
