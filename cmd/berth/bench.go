@@ -38,7 +38,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.TagPageSize, "tag-page", 100, "tags-list page size (n)")
 	fs.IntVar(&o.MixedConcurrency, "mixed-concurrency", 32, "mixed scenario concurrency")
 	fs.DurationVar(&o.Duration, "duration", 0, "run time of each timed scenario (default 10s); a scenario in rounds gives each round duration/rounds")
-	fs.IntVar(&o.Rounds, "rounds", 0, "rounds of push-large, pull-large and manifest-get, each timing the ceiling then every registry; figures and ratios are medians over rounds, 1..50 (default 5; 1 with --smoke)")
+	fs.IntVar(&o.Rounds, "rounds", 0, "rounds of push-large, pull-large and manifest-get, every registry measured between two ceiling measurements; figures and ratios are medians over rounds, 1..50 (default 7; 1 with --smoke)")
 	fs.StringVar(&o.CeilingDir, "ceiling-dir", "", "directory for the fsync ceiling's files: the registry's file system (default $TMPDIR)")
 	fs.StringVar(&scenarios, "scenarios", "", "comma-separated scenarios (default all: "+strings.Join(bench.AllScenarios, ",")+")")
 	fs.BoolVar(&o.Smoke, "smoke", false, "tiny sizes and durations: a correctness check, not a measurement")

@@ -90,7 +90,7 @@ type Options struct {
 	// scenario measured in rounds gives each round Duration/Rounds.
 	Duration time.Duration
 	// Rounds is how many rounds the ceiling-relative scenarios take
-	// (default 5; 1 with Smoke unless set explicitly).
+	// (default 7; 1 with Smoke unless set explicitly).
 	Rounds int
 	// HashBytes is how much data the sha256 ceiling hashes (default 256 MiB).
 	HashBytes int64
@@ -173,7 +173,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Smoke {
 		setDefault(&o.Rounds, 1)
 	}
-	setDefault(&o.Rounds, 5)
+	setDefault(&o.Rounds, 7)
 	setDefault(&o.HashBytes, 256<<20)
 	setDefault(&o.CeilingDir, os.TempDir())
 	setDefault(&o.RequestTimeout, 30*time.Second)

@@ -71,8 +71,8 @@ func TestOptions(t *testing.T) {
 		{name: "push every", in: Options{MixedPushEvery: -1}, wantErr: "mixed"},
 		{name: "duration", in: Options{Duration: time.Hour}, wantErr: "duration"},
 		{name: "rounds default", check: func(t *testing.T, o Options) {
-			if o.Rounds != 5 {
-				t.Fatalf("rounds %d, want 5", o.Rounds)
+			if o.Rounds != 7 {
+				t.Fatalf("rounds %d, want 7", o.Rounds)
 			}
 		}},
 		{name: "smoke one round", in: Options{Smoke: true}, check: func(t *testing.T, o Options) {
