@@ -16,6 +16,14 @@ package sqlite
 // failure may rest on earlier members' writes (a row that already exists).
 // If the COMMIT fails, every member gets that error. fn is never re-run.
 //
+// Writes whose loss in a power failure costs nothing but a client retry
+// (upload-session bookkeeping: writeLazy) need no fsync of their own: a
+// group made only of them commits with synchronous=NORMAL, which in WAL mode
+// keeps the database consistent and leaves the WAL frames to be made durable
+// by the next FULL commit or checkpoint. A group that holds any other write
+// commits with synchronous=FULL, as always. So a pushed blob costs one WAL
+// fsync (its commit), not one per session step.
+//
 // A caller whose context ends while it is still queued leaves without
 // running fn. Once its turn has come, the caller waits for the group's
 // outcome (bounded by the other members' work and one COMMIT).
@@ -43,6 +51,8 @@ var errAborted = errors.New("sqlite: write aborted")
 type member struct {
 	ctx context.Context
 	fn  func(q *querier) error
+	// lazy: the write may be lost in a power failure (see writeLazy).
+	lazy bool
 
 	// taken is set (under group.mu) once the committer has dequeued the
 	// member; from then on the member must answer its turn.
@@ -79,9 +89,23 @@ func newGroup() *group {
 }
 
 // write runs fn inside a write transaction shared with the other writers
-// waiting at the same time. fn must use only q: calling a Store method from
-// inside fn would queue behind the group that is waiting for fn (deadlock).
+// waiting at the same time, durable when write returns. fn must use only q:
+// calling a Store method from inside fn would queue behind the group that
+// is waiting for fn (deadlock).
 func (s *Store) write(ctx context.Context, fn func(q *querier) error) error {
+	return s.enqueue(ctx, fn, false)
+}
+
+// writeLazy is write for bookkeeping that a power failure may undo without
+// harm: the write is committed (visible, consistent, durable across a
+// process crash) but may await a later commit's fsync to survive a power
+// failure. Upload sessions are such: a session that loses its last steps
+// makes the client resume from an earlier offset or start again.
+func (s *Store) writeLazy(ctx context.Context, fn func(q *querier) error) error {
+	return s.enqueue(ctx, fn, true)
+}
+
+func (s *Store) enqueue(ctx context.Context, fn func(q *querier) error, lazy bool) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
@@ -89,6 +113,7 @@ func (s *Store) write(ctx context.Context, fn func(q *querier) error) error {
 	m := &member{
 		ctx:  ctx,
 		fn:   fn,
+		lazy: lazy,
 		turn: make(chan *sql.Tx, 1),
 		ran:  make(chan stepResult, 1),
 		done: make(chan error, 1),
@@ -202,9 +227,21 @@ func (g *group) remove(m *member) {
 
 // take dequeues up to n members and marks them taken.
 func (g *group) take(n int) []*member {
+	return g.takeWhile(n, func(*member) bool { return true })
+}
+
+// takeWhile dequeues up to n members from the front of the queue, stopping
+// at the first one ok refuses: queue order is kept.
+func (g *group) takeWhile(n int, ok func(*member) bool) []*member {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	n = min(n, len(g.queue))
+	for i := range n {
+		if !ok(g.queue[i]) {
+			n = i
+			break
+		}
+	}
 	ms := make([]*member, n)
 	copy(ms, g.queue[:n])
 	for _, m := range ms {
@@ -238,9 +275,17 @@ func (s *Store) commitGroup() bool {
 	if len(ms) == 0 {
 		return false
 	}
+	lazy := true
+	for _, m := range ms {
+		lazy = lazy && m.lazy
+	}
 	// The transaction outlives every member's context: one caller giving up
 	// must not roll back the others' work.
-	tx, err := s.w.BeginTx(context.Background(), nil)
+	err := s.setSynchronous(lazy)
+	var tx *sql.Tx
+	if err == nil {
+		tx, err = s.w.BeginTx(context.Background(), nil)
+	}
 	if err != nil {
 		err = fmt.Errorf("sqlite: begin: %w", err)
 		for _, m := range ms {
@@ -277,8 +322,13 @@ func (s *Store) commitGroup() bool {
 		if broken != nil || ran >= maxGroup {
 			break
 		}
-		// Writers that arrived meanwhile share this COMMIT too.
-		ms = g.take(maxGroup - ran)
+		// Writers that arrived meanwhile share this COMMIT too; a lazy group
+		// takes only lazy ones, since its COMMIT will not fsync.
+		if lazy {
+			ms = g.takeWhile(maxGroup-ran, func(m *member) bool { return m.lazy })
+		} else {
+			ms = g.take(maxGroup - ran)
+		}
 	}
 	if broken != nil {
 		_ = rollback(tx)
@@ -315,6 +365,25 @@ func (s *Store) requeue(ms []*member) {
 	case g.kick <- struct{}{}:
 	default:
 	}
+}
+
+// setSynchronous puts the writer connection in synchronous=NORMAL for a
+// lazy group, FULL otherwise. Only the committer calls it. syncNormal may
+// say NORMAL while a replaced connection is back at the DSN's FULL: that
+// errs on the durable side, and the next durable group sets FULL anyway.
+func (s *Store) setSynchronous(lazy bool) error {
+	if lazy == s.syncNormal {
+		return nil
+	}
+	mode := "FULL"
+	if lazy {
+		mode = "NORMAL"
+	}
+	if _, err := s.w.ExecContext(context.Background(), "PRAGMA synchronous = "+mode); err != nil {
+		return fmt.Errorf("sqlite: set synchronous %s: %w", mode, err)
+	}
+	s.syncNormal = lazy
+	return nil
 }
 
 // resetWriter ends a transaction that SQLite kept open after a failed COMMIT

@@ -357,3 +357,99 @@ func TestGroupFailureWaitsForCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// synchronousIn reads the writer connection's synchronous setting from
+// inside a write (1 NORMAL, 2 FULL).
+func synchronousIn(q *querier, got *int) error {
+	return q.tx.QueryRowContext(context.Background(), "PRAGMA synchronous").Scan(got)
+}
+
+// Lazy writes commit without an fsync of their own; every other write, and
+// any group that holds one, still commits with synchronous=FULL.
+func TestLazyWritesSkipOnlyTheirOwnFsync(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	steps := []struct {
+		lazy bool
+		want int
+	}{
+		{true, 1}, {true, 1}, {false, 2}, {true, 1}, {false, 2}, {false, 2},
+	}
+	for i, st := range steps {
+		var got int
+		fn := func(q *querier) error { return synchronousIn(q, &got) }
+		var err error
+		if st.lazy {
+			err = s.writeLazy(ctx, fn)
+		} else {
+			err = s.write(ctx, fn)
+		}
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got != st.want {
+			t.Fatalf("step %d (lazy %v): synchronous %d, want %d", i, st.lazy, got, st.want)
+		}
+	}
+
+	// A durable write queued behind lazy ones shares their group only if
+	// the group is durable: here the held write is durable, so all of them
+	// commit FULL together.
+	var lazyGot, durableGot int
+	release, wait := holdWriter(t, s, "held", nil)
+	errs := make(chan error, 2)
+	go func() { errs <- s.writeLazy(ctx, func(q *querier) error { return synchronousIn(q, &lazyGot) }) }()
+	go func() { errs <- s.write(ctx, func(q *querier) error { return synchronousIn(q, &durableGot) }) }()
+	waitQueued(t, s, 2)
+	release()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if lazyGot != 2 || durableGot != 2 {
+		t.Fatalf("in a durable group: lazy member saw synchronous %d, durable %d; want 2, 2", lazyGot, durableGot)
+	}
+
+	// A lazy group takes the lazy writers queued behind it, but stops at the
+	// first durable one, which then commits FULL in a group of its own.
+	started, unblock := make(chan struct{}), make(chan struct{})
+	var heldGot, lazy2Got, durable2Got int
+	errs = make(chan error, 3)
+	go func() {
+		errs <- s.writeLazy(ctx, func(q *querier) error {
+			close(started)
+			<-unblock
+			return synchronousIn(q, &heldGot)
+		})
+	}()
+	<-started
+	go func() { errs <- s.writeLazy(ctx, func(q *querier) error { return synchronousIn(q, &lazy2Got) }) }()
+	waitQueued(t, s, 1)
+	go func() { errs <- s.write(ctx, func(q *querier) error { return synchronousIn(q, &durable2Got) }) }()
+	waitQueued(t, s, 2)
+	close(unblock)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if heldGot != 1 || lazy2Got != 1 || durable2Got != 2 {
+		t.Fatalf("lazy group then durable: synchronous %d, %d, %d; want 1, 1, 2", heldGot, lazy2Got, durable2Got)
+	}
+
+	// Lazy upload bookkeeping is committed and readable at once.
+	if err := s.CreateRepository(ctx, &meta.Repository{Name: "r", CreatedAt: time.Unix(1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	u := &meta.Upload{ID: "u1", Repository: "r", Algorithm: digest.SHA256, StartedAt: time.Unix(2, 0), UpdatedAt: time.Unix(2, 0)}
+	if err := s.CreateUpload(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetUpload(ctx, "u1"); err != nil {
+		t.Fatalf("lazy upload not readable: %v", err)
+	}
+}

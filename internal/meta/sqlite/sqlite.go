@@ -36,6 +36,9 @@ type Store struct {
 	rst   stmts   // read statements, prepared on the read pool
 	reads querier // Queries over the read pool
 	grp   *group  // the write queue in front of w (group commit)
+	// syncNormal: w was last set to synchronous=NORMAL (lazy groups).
+	// Only the committer goroutine touches it.
+	syncNormal bool
 }
 
 var _ meta.Store = (*Store)(nil)

@@ -136,19 +136,22 @@ func (s *Store) DeleteTag(ctx context.Context, repo, tag string) error {
 	return s.write(ctx, func(q *querier) error { return q.DeleteTag(ctx, repo, tag) })
 }
 
-// CreateUpload implements meta.Queries in its own write transaction.
+// CreateUpload implements meta.Queries as a lazy write: upload sessions need no
+// fsync of their own (writeLazy).
 func (s *Store) CreateUpload(ctx context.Context, u *meta.Upload) error {
-	return s.write(ctx, func(q *querier) error { return q.CreateUpload(ctx, u) })
+	return s.writeLazy(ctx, func(q *querier) error { return q.CreateUpload(ctx, u) })
 }
 
-// UpdateUpload implements meta.Queries in its own write transaction.
+// UpdateUpload implements meta.Queries as a lazy write: upload sessions need no
+// fsync of their own (writeLazy).
 func (s *Store) UpdateUpload(ctx context.Context, u *meta.Upload, expectedOffset int64) error {
-	return s.write(ctx, func(q *querier) error { return q.UpdateUpload(ctx, u, expectedOffset) })
+	return s.writeLazy(ctx, func(q *querier) error { return q.UpdateUpload(ctx, u, expectedOffset) })
 }
 
-// DeleteUpload implements meta.Queries in its own write transaction.
+// DeleteUpload implements meta.Queries as a lazy write: upload sessions need no
+// fsync of their own (writeLazy).
 func (s *Store) DeleteUpload(ctx context.Context, id string) error {
-	return s.write(ctx, func(q *querier) error { return q.DeleteUpload(ctx, id) })
+	return s.writeLazy(ctx, func(q *querier) error { return q.DeleteUpload(ctx, id) })
 }
 
 // SetTag implements meta.Queries in its own write transaction.
