@@ -383,42 +383,24 @@ func (s *Service) batchGetImage(ctx context.Context, req *Request) (any, error) 
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
-	if err := s.checkRegistryID(in.RegistryID); err != nil {
-		return nil, err
-	}
 	repo := in.RepositoryName
-	if _, err := s.core.GetRepository(ctx, repo); err != nil {
-		return nil, coreError(err)
-	}
-	out := &batchGetImageOutput{Images: []ecrImage{}, Failures: []imageFailure{}}
-	for _, id := range in.ImageIDs {
-		rid, fail := parseImageID(id)
-		if fail != nil {
-			out.Failures = append(out.Failures, *fail)
-			continue
-		}
+	out := &batchGetImageOutput{Images: []ecrImage{}}
+	failures, err := s.forEachImageID(ctx, in.RegistryID, repo, in.ImageIDs, func(id imageIdentifier, rid registry.ImageID) (*imageFailure, error) {
 		img, err := s.core.FindImage(ctx, repo, rid)
 		if err != nil {
-			fail, err := s.imageFailure(ctx, repo, id, rid, err)
-			if err != nil {
-				return nil, err
-			}
-			out.Failures = append(out.Failures, *fail)
-			continue
+			return s.imageFailure(ctx, repo, id, rid, err)
 		}
 		// Berth stores manifests as pushed and never converts them: an image
 		// in a media type the client does not accept is not available to it.
 		if len(in.AcceptedMediaTypes) > 0 && !slices.Contains(in.AcceptedMediaTypes, img.MediaType) {
-			out.Failures = append(out.Failures, imageFailure{ImageID: id, FailureCode: failureImageNotFound,
-				FailureReason: fmt.Sprintf("Requested image not found in an accepted media type: the image manifest media type is '%s'", img.MediaType)})
-			continue
+			return &imageFailure{ImageID: id, FailureCode: failureImageNotFound,
+				FailureReason: fmt.Sprintf("Requested image not found in an accepted media type: the image manifest media type is '%s'", img.MediaType)}, nil
 		}
 		if err := s.core.CheckPullable(ctx, repo, img.Digest); err != nil {
 			if registry.KindOf(err) != registry.KindManifestUnknown {
 				return nil, coreError(err)
 			}
-			out.Failures = append(out.Failures, imageFailure{ImageID: id, FailureCode: failureImageNotFound, FailureReason: err.Error()})
-			continue
+			return &imageFailure{ImageID: id, FailureCode: failureImageNotFound, FailureReason: err.Error()}, nil
 		}
 		s.core.RecordPullBy(repo, img.Digest, principalARN(req))
 		out.Images = append(out.Images, ecrImage{
@@ -428,7 +410,12 @@ func (s *Service) batchGetImage(ctx context.Context, req *Request) (any, error) 
 			ImageManifest:          string(img.Content),
 			ImageManifestMediaType: img.MediaType,
 		})
+		return nil, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	out.Failures = failures
 	return out, nil
 }
 
@@ -454,20 +441,9 @@ func (s *Service) batchDeleteImage(ctx context.Context, req *Request) (any, erro
 	if err := req.Decode(&in); err != nil {
 		return nil, err
 	}
-	if err := s.checkRegistryID(in.RegistryID); err != nil {
-		return nil, err
-	}
 	repo := in.RepositoryName
-	if _, err := s.core.GetRepository(ctx, repo); err != nil {
-		return nil, coreError(err)
-	}
-	out := &batchDeleteImageOutput{ImageIDs: []imageIdentifier{}, Failures: []imageFailure{}}
-	for _, id := range in.ImageIDs {
-		rid, fail := parseImageID(id)
-		if fail != nil {
-			out.Failures = append(out.Failures, *fail)
-			continue
-		}
+	out := &batchDeleteImageOutput{ImageIDs: []imageIdentifier{}}
+	failures, err := s.forEachImageID(ctx, in.RegistryID, repo, in.ImageIDs, func(id imageIdentifier, rid registry.ImageID) (*imageFailure, error) {
 		// The tags a digest deletion removes are reported as ECR does; read
 		// them first (a tag moved concurrently may be reported stale).
 		var tags []string
@@ -478,22 +454,52 @@ func (s *Service) batchDeleteImage(ctx context.Context, req *Request) (any, erro
 		}
 		deleted, err := s.core.DeleteImage(ctx, repo, rid)
 		if err != nil {
-			fail, err := s.imageFailure(ctx, repo, id, rid, err)
-			if err != nil {
-				return nil, err
-			}
-			out.Failures = append(out.Failures, *fail)
-			continue
+			return s.imageFailure(ctx, repo, id, rid, err)
 		}
 		if rid.Tag != "" || len(tags) == 0 {
 			out.ImageIDs = append(out.ImageIDs, imageIdentifier{ImageDigest: deleted.Digest.String(), ImageTag: deleted.Tag})
-			continue
+			return nil, nil
 		}
 		for _, t := range tags {
 			out.ImageIDs = append(out.ImageIDs, imageIdentifier{ImageDigest: deleted.Digest.String(), ImageTag: t})
 		}
+		return nil, nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	out.Failures = failures
 	return out, nil
+}
+
+// forEachImageID is the frame of ECR's batch image operations. It checks the
+// registry id and that the repository exists, then runs op on each
+// well-formed image id in request order. The failures it returns (never nil,
+// so they encode as []) are the malformed ids' and those op reports, in
+// request order; an error op returns concerns the whole request and ends the
+// batch.
+func (s *Service) forEachImageID(ctx context.Context, registryID *string, repo string, ids []imageIdentifier,
+	op func(id imageIdentifier, rid registry.ImageID) (*imageFailure, error)) ([]imageFailure, error) {
+	if err := s.checkRegistryID(registryID); err != nil {
+		return nil, err
+	}
+	if _, err := s.core.GetRepository(ctx, repo); err != nil {
+		return nil, coreError(err)
+	}
+	failures := []imageFailure{}
+	for _, id := range ids {
+		rid, fail := parseImageID(id)
+		if fail == nil {
+			var err error
+			if fail, err = op(id, rid); err != nil {
+				return nil, err
+			}
+		}
+		if fail != nil {
+			failures = append(failures, *fail)
+		}
+	}
+	return failures, nil
 }
 
 // parseImageID checks a requested image id the way ECR's batch operations

@@ -206,29 +206,78 @@ func noSuchGroup(name string) *IAMError {
 	return iamErr(CodeNoSuchEntity, "The group with name %s cannot be found.", name)
 }
 
+// storeErr maps a failed store call of operation op: meta.ErrNotFound is the
+// IAM error notFound, anything else an internal error wrapped with op.
+func storeErr(err error, notFound *IAMError, op string) error {
+	if errors.Is(err, meta.ErrNotFound) {
+		return notFound
+	}
+	return fmt.Errorf("identity: %s: %w", op, err)
+}
+
+// newEntity checks a new user's or group's name (with validate) and path, and
+// draws its unique id: prefix and 17 random characters, as AWS's.
+func newEntity(validate func(string) error, name, path, prefix string) (normPath, uniqueID string, err error) {
+	if err := validate(name); err != nil {
+		return "", "", err
+	}
+	if path, err = NormalizePath(path, "path"); err != nil {
+		return "", "", err
+	}
+	suffix, err := randomString(17, keyIDAlphabet)
+	if err != nil {
+		return "", "", err
+	}
+	return path, prefix + suffix, nil
+}
+
+// createErr maps a failed store call creating a user or group; entity is
+// "User" or "Group", as IAM's message spells it.
+func createErr(err error, entity, name string) error {
+	if errors.Is(err, meta.ErrExists) {
+		return iamErr(CodeEntityAlreadyExists, "%s with name %s already exists.", entity, name)
+	}
+	return fmt.Errorf("identity: create %s: %w", strings.ToLower(entity), err)
+}
+
+// dependent is one kind of thing that must be gone before a user or group
+// can be deleted: count counts what remains, and conflict ends IAM's
+// DeleteConflict message when any does.
+type dependent struct {
+	conflict string
+	count    func() (int, error)
+}
+
+// countOf adapts a store listing to dependent.count.
+func countOf[T any](items []T, err error) (int, error) { return len(items), err }
+
+// checkNoDependents checks deps in order (IAM reports the first conflict).
+func checkNoDependents(op string, deps ...dependent) error {
+	for _, d := range deps {
+		n, err := d.count()
+		if err != nil {
+			return fmt.Errorf("identity: %s: %w", op, err)
+		}
+		if n > 0 {
+			return iamErr(CodeDeleteConflict, "Cannot delete entity, %s", d.conflict)
+		}
+	}
+	return nil
+}
+
 func (id *Identity) now() time.Time { return time.Now().UTC() }
 
 // Users.
 
 // CreateUser creates an IAM user.
 func (id *Identity) CreateUser(ctx context.Context, name, path string) (*User, error) {
-	if err := validateUserName(name); err != nil {
-		return nil, err
-	}
-	path, err := NormalizePath(path, "path")
+	path, userID, err := newEntity(validateUserName, name, path, prefixUser)
 	if err != nil {
 		return nil, err
 	}
-	suffix, err := randomString(17, keyIDAlphabet)
-	if err != nil {
-		return nil, err
-	}
-	u := &meta.IAMUser{Name: name, Path: path, UserID: prefixUser + suffix, CreatedAt: id.now()}
+	u := &meta.IAMUser{Name: name, Path: path, UserID: userID, CreatedAt: id.now()}
 	if err := id.store.CreateIAMUser(ctx, u); err != nil {
-		if errors.Is(err, meta.ErrExists) {
-			return nil, iamErr(CodeEntityAlreadyExists, "User with name %s already exists.", name)
-		}
-		return nil, fmt.Errorf("identity: create user: %w", err)
+		return nil, createErr(err, "User", name)
 	}
 	return id.user(u), nil
 }
@@ -240,10 +289,7 @@ func (id *Identity) GetUser(ctx context.Context, name string) (*User, error) {
 	}
 	u, err := id.store.GetIAMUser(ctx, name)
 	if err != nil {
-		if errors.Is(err, meta.ErrNotFound) {
-			return nil, noSuchUser(name)
-		}
-		return nil, fmt.Errorf("identity: get user: %w", err)
+		return nil, storeErr(err, noSuchUser(name), "get user")
 	}
 	return id.user(u), nil
 }
@@ -272,38 +318,24 @@ func (id *Identity) DeleteUser(ctx context.Context, name string) error {
 	}
 	return id.store.InTx(ctx, func(q meta.Queries) error {
 		if _, err := q.GetIAMUser(ctx, name); err != nil {
-			if errors.Is(err, meta.ErrNotFound) {
-				return noSuchUser(name)
-			}
-			return fmt.Errorf("identity: delete user: %w", err)
+			return storeErr(err, noSuchUser(name), "delete user")
 		}
-		keys, err := q.ListIAMAccessKeys(ctx, name)
+		err := checkNoDependents("delete user",
+			dependent{"must delete access keys first.", func() (int, error) {
+				return countOf(q.ListIAMAccessKeys(ctx, name))
+			}},
+			dependent{"must delete policies first.", func() (int, error) {
+				return countOf(q.ListIAMInlinePolicies(ctx, meta.IAMOwnerUser, name))
+			}},
+			dependent{"must detach all policies first.", func() (int, error) {
+				return countOf(q.ListIAMAttachedUserPolicies(ctx, name))
+			}},
+			dependent{"must remove users from group first.", func() (int, error) {
+				return countOf(q.ListIAMGroupsForUser(ctx, name))
+			}},
+		)
 		if err != nil {
-			return fmt.Errorf("identity: delete user: %w", err)
-		}
-		if len(keys) > 0 {
-			return iamErr(CodeDeleteConflict, "Cannot delete entity, must delete access keys first.")
-		}
-		inline, err := q.ListIAMInlinePolicies(ctx, meta.IAMOwnerUser, name)
-		if err != nil {
-			return fmt.Errorf("identity: delete user: %w", err)
-		}
-		if len(inline) > 0 {
-			return iamErr(CodeDeleteConflict, "Cannot delete entity, must delete policies first.")
-		}
-		attached, err := q.ListIAMAttachedUserPolicies(ctx, name)
-		if err != nil {
-			return fmt.Errorf("identity: delete user: %w", err)
-		}
-		if len(attached) > 0 {
-			return iamErr(CodeDeleteConflict, "Cannot delete entity, must detach all policies first.")
-		}
-		groups, err := q.ListIAMGroupsForUser(ctx, name)
-		if err != nil {
-			return fmt.Errorf("identity: delete user: %w", err)
-		}
-		if len(groups) > 0 {
-			return iamErr(CodeDeleteConflict, "Cannot delete entity, must remove users from group first.")
+			return err
 		}
 		if err := q.DeleteIAMUser(ctx, name); err != nil {
 			return fmt.Errorf("identity: delete user: %w", err)
@@ -336,10 +368,7 @@ func (id *Identity) CreateAccessKey(ctx context.Context, user string) (*NewAcces
 	err = id.store.InTx(ctx, func(q meta.Queries) error {
 		u, err := q.GetIAMUser(ctx, user)
 		if err != nil {
-			if errors.Is(err, meta.ErrNotFound) {
-				return noSuchUser(user)
-			}
-			return fmt.Errorf("identity: create access key: %w", err)
+			return storeErr(err, noSuchUser(user), "create access key")
 		}
 		k.UserName = u.Name
 		keys, err := q.ListIAMAccessKeys(ctx, user)
@@ -384,10 +413,7 @@ func (id *Identity) userKey(ctx context.Context, q meta.Queries, user, keyID str
 		return err
 	}
 	if _, err := q.GetIAMUser(ctx, user); err != nil {
-		if errors.Is(err, meta.ErrNotFound) {
-			return noSuchUser(user)
-		}
-		return fmt.Errorf("identity: access key: %w", err)
+		return storeErr(err, noSuchUser(user), "access key")
 	}
 	k, err := q.GetIAMAccessKey(ctx, keyID)
 	if errors.Is(err, meta.ErrNotFound) || err == nil && !strings.EqualFold(k.UserName, user) {
@@ -487,11 +513,8 @@ func (id *Identity) putInline(ctx context.Context, kind meta.IAMPolicyOwner, own
 			return iamErr(CodeLimitExceeded, "Maximum policy size of %d bytes exceeded for %s %s", quota, kind, owner)
 		}
 		err = q.PutIAMInlinePolicy(ctx, &meta.IAMInlinePolicy{OwnerKind: kind, Owner: owner, Name: name, Document: doc})
-		if errors.Is(err, meta.ErrNotFound) {
-			return notFound(owner)
-		}
 		if err != nil {
-			return fmt.Errorf("identity: put %s policy: %w", kind, err)
+			return storeErr(err, notFound(owner), fmt.Sprintf("put %s policy", kind))
 		}
 		return nil
 	})
@@ -506,49 +529,43 @@ func (id *Identity) GetUserPolicy(ctx context.Context, user, name string) (strin
 		return "", err
 	}
 	p, err := id.store.GetIAMInlinePolicy(ctx, meta.IAMOwnerUser, user, name)
-	if errors.Is(err, meta.ErrNotFound) {
-		return "", iamErr(CodeNoSuchEntity, "The user policy with name %s cannot be found.", name)
-	}
 	if err != nil {
-		return "", fmt.Errorf("identity: get user policy: %w", err)
+		return "", storeErr(err, noSuchInline(meta.IAMOwnerUser, name), "get user policy")
 	}
 	return p.Document, nil
 }
 
 // DeleteUserPolicy deletes an inline user policy.
 func (id *Identity) DeleteUserPolicy(ctx context.Context, user, name string) error {
-	if _, err := id.GetUser(ctx, user); err != nil {
-		return err
-	}
-	if err := validatePolicyName(name); err != nil {
-		return err
-	}
-	err := id.store.DeleteIAMInlinePolicy(ctx, meta.IAMOwnerUser, user, name)
-	if errors.Is(err, meta.ErrNotFound) {
-		return iamErr(CodeNoSuchEntity, "The user policy with name %s cannot be found.", name)
-	}
-	if err != nil {
-		return fmt.Errorf("identity: delete user policy: %w", err)
-	}
-	return nil
+	return id.deleteInline(ctx, meta.IAMOwnerUser, user, name)
 }
 
 // DeleteGroupPolicy deletes an inline group policy.
 func (id *Identity) DeleteGroupPolicy(ctx context.Context, group, name string) error {
-	if _, err := id.GetGroup(ctx, group); err != nil {
+	return id.deleteInline(ctx, meta.IAMOwnerGroup, group, name)
+}
+
+func (id *Identity) deleteInline(ctx context.Context, kind meta.IAMPolicyOwner, owner, name string) error {
+	var err error
+	if kind == meta.IAMOwnerGroup {
+		_, err = id.GetGroup(ctx, owner)
+	} else {
+		_, err = id.GetUser(ctx, owner)
+	}
+	if err != nil {
 		return err
 	}
 	if err := validatePolicyName(name); err != nil {
 		return err
 	}
-	err := id.store.DeleteIAMInlinePolicy(ctx, meta.IAMOwnerGroup, group, name)
-	if errors.Is(err, meta.ErrNotFound) {
-		return iamErr(CodeNoSuchEntity, "The group policy with name %s cannot be found.", name)
-	}
-	if err != nil {
-		return fmt.Errorf("identity: delete group policy: %w", err)
+	if err := id.store.DeleteIAMInlinePolicy(ctx, kind, owner, name); err != nil {
+		return storeErr(err, noSuchInline(kind, name), fmt.Sprintf("delete %s policy", kind))
 	}
 	return nil
+}
+
+func noSuchInline(kind meta.IAMPolicyOwner, name string) *IAMError {
+	return iamErr(CodeNoSuchEntity, "The %s policy with name %s cannot be found.", kind, name)
 }
 
 // ListUserPolicies lists the names of a user's inline policies.
@@ -594,12 +611,8 @@ func (id *Identity) AttachUserPolicy(ctx context.Context, user, arn string) erro
 	if _, err := managedPolicy(arn); err != nil {
 		return err
 	}
-	err := id.store.AttachIAMUserPolicy(ctx, user, arn)
-	if errors.Is(err, meta.ErrNotFound) {
-		return noSuchUser(user)
-	}
-	if err != nil {
-		return fmt.Errorf("identity: attach user policy: %w", err)
+	if err := id.store.AttachIAMUserPolicy(ctx, user, arn); err != nil {
+		return storeErr(err, noSuchUser(user), "attach user policy")
 	}
 	return nil
 }
@@ -612,12 +625,8 @@ func (id *Identity) DetachUserPolicy(ctx context.Context, user, arn string) erro
 	if !strings.HasPrefix(arn, "arn:") || len(arn) < 20 || len(arn) > 2048 {
 		return iamErr(CodeInvalidInput, "ARN %s is not valid.", arn)
 	}
-	err := id.store.DetachIAMUserPolicy(ctx, user, arn)
-	if errors.Is(err, meta.ErrNotFound) {
-		return iamErr(CodeNoSuchEntity, "Policy %s was not found.", arn)
-	}
-	if err != nil {
-		return fmt.Errorf("identity: detach user policy: %w", err)
+	if err := id.store.DetachIAMUserPolicy(ctx, user, arn); err != nil {
+		return storeErr(err, iamErr(CodeNoSuchEntity, "Policy %s was not found.", arn), "detach user policy")
 	}
 	return nil
 }
@@ -647,23 +656,13 @@ func (id *Identity) group(g *meta.IAMGroup) *Group {
 
 // CreateGroup creates a group.
 func (id *Identity) CreateGroup(ctx context.Context, name, path string) (*Group, error) {
-	if err := validateGroupName(name); err != nil {
-		return nil, err
-	}
-	path, err := NormalizePath(path, "path")
+	path, groupID, err := newEntity(validateGroupName, name, path, prefixGroup)
 	if err != nil {
 		return nil, err
 	}
-	suffix, err := randomString(17, keyIDAlphabet)
-	if err != nil {
-		return nil, err
-	}
-	g := &meta.IAMGroup{Name: name, Path: path, GroupID: prefixGroup + suffix, CreatedAt: id.now()}
+	g := &meta.IAMGroup{Name: name, Path: path, GroupID: groupID, CreatedAt: id.now()}
 	if err := id.store.CreateIAMGroup(ctx, g); err != nil {
-		if errors.Is(err, meta.ErrExists) {
-			return nil, iamErr(CodeEntityAlreadyExists, "Group with name %s already exists.", name)
-		}
-		return nil, fmt.Errorf("identity: create group: %w", err)
+		return nil, createErr(err, "Group", name)
 	}
 	return id.group(g), nil
 }
@@ -674,11 +673,8 @@ func (id *Identity) GetGroup(ctx context.Context, name string) (*Group, error) {
 		return nil, err
 	}
 	g, err := id.store.GetIAMGroup(ctx, name)
-	if errors.Is(err, meta.ErrNotFound) {
-		return nil, noSuchGroup(name)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("identity: get group: %w", err)
+		return nil, storeErr(err, noSuchGroup(name), "get group")
 	}
 	return id.group(g), nil
 }
@@ -690,24 +686,18 @@ func (id *Identity) DeleteGroup(ctx context.Context, name string) error {
 	}
 	return id.store.InTx(ctx, func(q meta.Queries) error {
 		if _, err := q.GetIAMGroup(ctx, name); err != nil {
-			if errors.Is(err, meta.ErrNotFound) {
-				return noSuchGroup(name)
-			}
-			return fmt.Errorf("identity: delete group: %w", err)
+			return storeErr(err, noSuchGroup(name), "delete group")
 		}
-		members, err := q.ListIAMGroupMembers(ctx, name)
+		err := checkNoDependents("delete group",
+			dependent{"must remove users from group first.", func() (int, error) {
+				return countOf(q.ListIAMGroupMembers(ctx, name))
+			}},
+			dependent{"must delete policies first.", func() (int, error) {
+				return countOf(q.ListIAMInlinePolicies(ctx, meta.IAMOwnerGroup, name))
+			}},
+		)
 		if err != nil {
-			return fmt.Errorf("identity: delete group: %w", err)
-		}
-		if len(members) > 0 {
-			return iamErr(CodeDeleteConflict, "Cannot delete entity, must remove users from group first.")
-		}
-		ps, err := q.ListIAMInlinePolicies(ctx, meta.IAMOwnerGroup, name)
-		if err != nil {
-			return fmt.Errorf("identity: delete group: %w", err)
-		}
-		if len(ps) > 0 {
-			return iamErr(CodeDeleteConflict, "Cannot delete entity, must delete policies first.")
+			return err
 		}
 		if err := q.DeleteIAMGroup(ctx, name); err != nil {
 			return fmt.Errorf("identity: delete group: %w", err)
@@ -718,38 +708,34 @@ func (id *Identity) DeleteGroup(ctx context.Context, name string) error {
 
 // AddUserToGroup adds a user to a group (idempotent).
 func (id *Identity) AddUserToGroup(ctx context.Context, group, user string) error {
-	if _, err := id.GetGroup(ctx, group); err != nil {
+	if err := id.checkGroupAndUser(ctx, group, user); err != nil {
 		return err
 	}
-	if _, err := id.GetUser(ctx, user); err != nil {
-		return err
-	}
-	err := id.store.AddIAMUserToGroup(ctx, group, user)
-	if errors.Is(err, meta.ErrNotFound) { // deleted in between
-		return noSuchUser(user)
-	}
-	if err != nil {
-		return fmt.Errorf("identity: add user to group: %w", err)
+	if err := id.store.AddIAMUserToGroup(ctx, group, user); err != nil {
+		return storeErr(err, noSuchUser(user), "add user to group") // not found: deleted in between
 	}
 	return nil
 }
 
 // RemoveUserFromGroup removes a user from a group.
 func (id *Identity) RemoveUserFromGroup(ctx context.Context, group, user string) error {
+	if err := id.checkGroupAndUser(ctx, group, user); err != nil {
+		return err
+	}
+	if err := id.store.RemoveIAMUserFromGroup(ctx, group, user); err != nil {
+		return storeErr(err, iamErr(CodeNoSuchEntity, "The user with name %s cannot be found in group %s.", user, group), "remove user from group")
+	}
+	return nil
+}
+
+// checkGroupAndUser checks that both exist; a missing group is reported
+// before a missing user.
+func (id *Identity) checkGroupAndUser(ctx context.Context, group, user string) error {
 	if _, err := id.GetGroup(ctx, group); err != nil {
 		return err
 	}
-	if _, err := id.GetUser(ctx, user); err != nil {
-		return err
-	}
-	err := id.store.RemoveIAMUserFromGroup(ctx, group, user)
-	if errors.Is(err, meta.ErrNotFound) {
-		return iamErr(CodeNoSuchEntity, "The user with name %s cannot be found in group %s.", user, group)
-	}
-	if err != nil {
-		return fmt.Errorf("identity: remove user from group: %w", err)
-	}
-	return nil
+	_, err := id.GetUser(ctx, user)
+	return err
 }
 
 // CallerUser returns the IAM user behind principal p, or nil for root.
@@ -758,11 +744,8 @@ func (id *Identity) CallerUser(ctx context.Context, p *auth.Principal) (*User, e
 		return nil, nil
 	}
 	u, err := id.store.GetIAMUser(ctx, p.UserName)
-	if errors.Is(err, meta.ErrNotFound) {
-		return nil, noSuchUser(p.UserName)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("identity: get caller: %w", err)
+		return nil, storeErr(err, noSuchUser(p.UserName), "get caller")
 	}
 	return id.user(u), nil
 }
