@@ -2,82 +2,43 @@ package e2e
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
+	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // region is the AWS region berth answers as by default.
-const region = "us-east-1"
+const region = harness.Region
 
 // loginUser is the Basic user of ECR login tokens.
-const loginUser = "AWS"
-
-// randomString returns n characters drawn from alphabet.
-func randomString(n int, alphabet string) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on Linux
-	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}
-
-// newRootKeys returns a fresh root access key pair for a test server.
-func newRootKeys() (id, secret string) {
-	return "AKIA" + randomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-		randomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-}
+const loginUser = harness.LoginUser
 
 // ecrClient is an AWS SDK ECR client for berth, signed with the root keys.
+// It never retries, so tests see exactly what berth answered.
 func (s *server) ecrClient() *ecr.Client {
-	cfg := aws.Config{
-		Region:      region,
-		Credentials: credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
-	}
-	return ecr.NewFromConfig(cfg, func(o *ecr.Options) {
-		o.BaseEndpoint = aws.String("http://" + s.Addr)
-		o.RetryMaxAttempts = 1
-	})
+	return s.ECRClient(func(o *ecr.Options) { o.RetryMaxAttempts = 1 })
 }
 
-// login fetches an ECR login token (GetAuthorizationToken), the password
-// every /v2 client presents as Basic user AWS.
-func (s *server) login(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	out, err := s.ecrClient().GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+// login fetches an ECR login token, the password every /v2 client presents
+// as Basic user AWS.
+func (s *server) login(t testing.TB) {
+	t.Helper()
+	pass, err := harness.Login(t.Context(), s.ecrClient())
 	if err != nil {
-		return fmt.Errorf("GetAuthorizationToken: %w", err)
-	}
-	if len(out.AuthorizationData) == 0 {
-		return errors.New("GetAuthorizationToken: no authorization data")
-	}
-	raw, err := base64.StdEncoding.DecodeString(aws.ToString(out.AuthorizationData[0].AuthorizationToken))
-	if err != nil {
-		return fmt.Errorf("GetAuthorizationToken: token: %w", err)
-	}
-	user, pass, ok := strings.Cut(string(raw), ":")
-	if !ok || user != loginUser || pass == "" {
-		return errors.New("GetAuthorizationToken: token is not AWS:<password>")
+		t.Fatalf("logging in to berth: %v", err)
 	}
 	s.mu.Lock()
 	s.token = pass
 	s.mu.Unlock()
-	return nil
 }
 
 // password is the current login token.

@@ -1,223 +1,31 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/xml"
-	"errors"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
-// The counters the pinned OCI conformance suite (scripts/install-test-deps.sh)
-// must report with the configuration below; they change only with the
-// suite's version or configuration. Requiring them exactly catches checks
-// that silently stop running.
-const (
-	conformanceWantPass     = 986
-	conformanceWantDisabled = 0
-)
+// conformanceWantPass is what the pinned OCI conformance suite
+// (scripts/install-test-deps.sh) must count as passed; it changes only with
+// the suite's version or configuration.
+const conformanceWantPass = 986
 
 // TestOCIConformance runs the OCI distribution-spec conformance suite against
 // a fresh berth and requires every check to pass, none skipped.
 func TestOCIConformance(t *testing.T) {
-	bin := requireTool(t, "conformance")
+	bin := harness.RequireTool(t, "conformance")
 	s := startServer(t)
 	// The suite's mount checks need cross-repository mounting, which berth
 	// (like ECR) leaves off until the account setting turns it on.
 	if err := s.setAccountSetting(t.Context(), "BLOB_MOUNTING", "ENABLED"); err != nil {
 		t.Fatal(err)
 	}
-	results := t.TempDir()
-
-	cmd := exec.CommandContext(t.Context(), bin)
-	// The suite reads ./oci-conformance.yaml when present; run it where there is none.
-	cmd.Dir = t.TempDir()
-	cmd.Env = append(envWithout("OCI_"),
-		"OCI_REGISTRY="+s.Registry(),
-		"OCI_TLS=disabled",
-		"OCI_REPO1=conformance/repo1",
-		"OCI_REPO2=conformance/repo2",
-		"OCI_USERNAME="+loginUser,
-		"OCI_PASSWORD="+s.password(),
-		"OCI_RESULTS_DIR="+results,
-		"OCI_API_BLOBS_UPLOAD_CANCEL=true",
-		"OCI_API_BLOBS_DIGEST_HEADER=true",
-		"OCI_API_MANIFESTS_DIGEST_HEADER=true",
-		"OCI_API_MANIFESTS_TAG_PARAM=true",
-	)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
-	runErr := cmd.Run()
-
-	// The suite exits 0 without running anything when its configuration fails
-	// to load, so its exit status proves nothing: read its result summary.
-	sum, err := parseConformanceSummary(stdout.Bytes())
-	if err != nil {
-		t.Fatalf("conformance: %v (exit: %v)\nstderr:\n%s\nstdout:\n%s", err, runErr,
-			truncate(stderr.Bytes(), 16<<10), truncate(stdout.Bytes(), 16<<10))
-	}
-	t.Logf("OCI conformance: result %s, %s", sum.Result, sum)
-
-	want := map[string]int{"Pass": conformanceWantPass, "FAIL": 0, "Error": 0, "Skip": 0, "Disabled": conformanceWantDisabled}
-	ok := sum.Result == "Pass"
-	for k, v := range want {
-		if sum.Counts[k] != v {
-			ok = false
-			t.Errorf("conformance %s: %d, want %d", k, sum.Counts[k], v)
-		}
-	}
-	if !ok {
-		cases, err := readJUnit(filepath.Join(results, "junit.xml"))
-		if err != nil {
-			t.Errorf("reading the suite's junit.xml: %v", err)
-		}
-		// Every failing test by name with its message; the first few also with
-		// the exchanges the suite recorded (request, expected, got).
-		const detailed = 25
-		n := 0
-		for _, c := range cases {
-			if c.Status == "passed" {
-				continue
-			}
-			n++
-			msg := fmt.Sprintf("conformance test %s: %s\n%s", c.Status, c.Name, indent(truncate([]byte(c.SystemOut), 4096)))
-			if n <= detailed {
-				msg += "\n  exchanges:\n" + indent(truncate([]byte(c.SystemErr), 6144))
-			}
-			t.Error(msg)
-		}
-		if n == 0 {
-			t.Errorf("no failing test found in junit.xml; the suite's report:\n%s", truncate(stdout.Bytes(), 32<<10))
-		}
-	}
-	if ok && runErr != nil {
-		t.Errorf("conformance passed every test but exited with %v\nstderr:\n%s", runErr, truncate(stderr.Bytes(), 16<<10))
-	}
-}
-
-// envWithout is the environment minus variables with the given prefix.
-func envWithout(prefix string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, prefix) {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// conformanceSummary is the suite's "OCI Conformance Result" block.
-type conformanceSummary struct {
-	Result string         // Pass, FAIL, ...
-	Counts map[string]int // Disabled, Skip, Pass, FAIL, Error, Total
-}
-
-func (c conformanceSummary) String() string {
-	var b strings.Builder
-	for _, k := range conformanceCounters {
-		fmt.Fprintf(&b, "%s=%d ", k, c.Counts[k])
-	}
-	return strings.TrimSpace(b.String())
-}
-
-var (
-	conformanceCounters = []string{"Disabled", "Skip", "Pass", "FAIL", "Error", "Total"}
-	conformanceResultRe = regexp.MustCompile(`^OCI Conformance Result: (\S+)\s*$`)
-	conformanceCountRe  = regexp.MustCompile(`^\s+(\w+)\.*:\s+(\d+)\s*$`)
-)
-
-// parseConformanceSummary finds the result block the suite prints:
-//
-//	OCI Conformance Result: Pass
-//	  Disabled......................:          0
-//	  ...
-//	  Total.........................:        974
-func parseConformanceSummary(out []byte) (conformanceSummary, error) {
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	var sum conformanceSummary
-	found := false
-	for sc.Scan() {
-		line := sc.Text()
-		if !found {
-			if m := conformanceResultRe.FindStringSubmatch(line); m != nil {
-				found = true
-				sum = conformanceSummary{Result: m[1], Counts: map[string]int{}}
-			}
-			continue
-		}
-		m := conformanceCountRe.FindStringSubmatch(line)
-		if m == nil {
-			break
-		}
-		n, err := strconv.Atoi(m[2])
-		if err != nil {
-			return conformanceSummary{}, fmt.Errorf("counter %q: %w", line, err)
-		}
-		sum.Counts[m[1]] = n
-	}
-	if err := sc.Err(); err != nil {
-		return conformanceSummary{}, fmt.Errorf("reading output: %w", err)
-	}
-	if !found {
-		return conformanceSummary{}, errors.New(`no "OCI Conformance Result" in the output (did its configuration load?)`)
-	}
-	total := 0
-	for _, k := range conformanceCounters {
-		n, ok := sum.Counts[k]
-		if !ok {
-			return conformanceSummary{}, fmt.Errorf("result block lacks the %s counter", k)
-		}
-		if k != "Total" {
-			total += n
-		}
-	}
-	if total != sum.Counts["Total"] {
-		return conformanceSummary{}, fmt.Errorf("counters add up to %d, Total says %d", total, sum.Counts["Total"])
-	}
-	return sum, nil
-}
-
-// junitCase is one leaf test of the suite's junit.xml.
-type junitCase struct {
-	Name      string `xml:"name,attr"`
-	Status    string `xml:"status,attr"` // passed, skipped, failure, error
-	SystemOut string `xml:"system-out"`  // the test's errors
-	SystemErr string `xml:"system-err"`  // requests and responses it made
-}
-
-func indent(s string) string {
-	return "    " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ")
-}
-
-func readJUnit(path string) ([]junitCase, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return parseJUnit(b)
-}
-
-func parseJUnit(b []byte) ([]junitCase, error) {
-	var doc struct {
-		Suites []struct {
-			Cases []junitCase `xml:"testcase"`
-		} `xml:"testsuite"`
-	}
-	if err := xml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("parsing junit.xml: %w", err)
-	}
-	var cases []junitCase
-	for _, s := range doc.Suites {
-		cases = append(cases, s.Cases...)
-	}
-	return cases, nil
+	harness.RunConformance(t, harness.Conformance{
+		Bin:      bin,
+		Registry: s.Registry(),
+		Username: harness.LoginUser,
+		Password: s.password(),
+		WantPass: conformanceWantPass,
+	})
 }

@@ -109,7 +109,7 @@ func TestCrashDuringUpload(t *testing.T) {
 	go func() {
 		defer close(killed)
 		io.CopyN(pw, stream, sentOfFourth)
-		s.kill(t)
+		s.Kill()
 		pw.CloseWithError(errors.New("berth was killed"))
 	}()
 	_, err := s.send(context.Background(), http.MethodPatch, loc, pr, chunk,

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,16 +11,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // requireDocker returns the docker CLI when an engine answers.
 func requireDocker(t *testing.T) string {
 	t.Helper()
-	docker := requireTool(t, "docker")
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, docker, "info").CombinedOutput(); err != nil {
-		missingTool(t, "docker info failed: %v\n%s", err, truncate(out, 2048))
+	docker := harness.RequireTool(t, "docker")
+	if err := harness.DockerInfo(t.Context(), docker); err != nil {
+		harness.MissingTool(t, "%v", err)
 	}
 	return docker
 }
@@ -36,7 +35,7 @@ func run(t *testing.T, dir string, env []string, name string, args ...string) st
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, truncate(out, 16<<10))
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, harness.Truncate(out, 16<<10))
 	}
 	return string(out)
 }
@@ -53,18 +52,7 @@ func TestDockerPushPullRun(t *testing.T) {
 	// A tiny static program that prints a token unique to this run, so the
 	// output proves the container runs the image we pushed.
 	token := fmt.Sprintf("berth-e2e-%d", time.Now().UnixNano())
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "go.mod"), "module hello\n\ngo 1.22\n")
-	writeFile(t, filepath.Join(dir, "main.go"), `package main
-
-import "fmt"
-
-var token = "unset"
-
-func main() { fmt.Println("hello from", token) }
-`)
-	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOWORK=off")
-	run(t, dir, env, "go", "build", "-trimpath", "-ldflags", "-s -w -X main.token="+token, "-o", "hello", ".")
+	dir := harness.BuildHello(t, token)
 	writeFile(t, filepath.Join(dir, "Dockerfile"), "FROM scratch\nCOPY hello /hello\nENTRYPOINT [\"/hello\"]\n")
 
 	// The login token goes into a Docker configuration of our own, not the

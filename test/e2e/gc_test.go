@@ -143,7 +143,7 @@ func TestCrashDuringGC(t *testing.T) {
 	delete(kept, "e2e/gc-a:t1")
 	// The collector reclaims them in the background and says so.
 	for reclaimedBytes(t, s) == 0 {
-		if !s.running() {
+		if !s.Running() {
 			t.Fatal("berth exited")
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -196,14 +196,14 @@ func TestCrashDuringGC(t *testing.T) {
 			<-progress
 		}
 		time.Sleep(grace + time.Duration(rand.IntN(1500))*time.Millisecond)
-		s.kill(t)
+		s.Kill()
 		close(stop)
 		wg.Wait()
 		s.restart(t)
 	}
 	// Let the collector finish what the crashes left, past the grace period.
 	time.Sleep(3 * grace)
-	s.stop(t)
+	s.Stop(t)
 	checkGCStore(t, s.DataDir, grace)
 	s.restart(t)
 

@@ -639,7 +639,7 @@ func TestDeletes(t *testing.T) {
 // --public-url. Upload Locations must keep working for that host.
 func TestLocalhostAlias(t *testing.T) {
 	s := startServer(t)
-	_, port, err := net.SplitHostPort(s.Addr)
+	_, port, err := net.SplitHostPort(s.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // pureOCIImage is a random image with OCI media types throughout (manifest,
@@ -58,7 +60,7 @@ func layoutImage(t testing.TB, dir string) (v1.Image, v1.Hash) {
 }
 
 func TestCrane(t *testing.T) {
-	crane := requireTool(t, "crane")
+	crane := harness.RequireTool(t, "crane")
 	s := startServer(t)
 	dir := t.TempDir()
 	src := s.Registry() + "/e2e/crane:v1"
@@ -120,7 +122,7 @@ func TestCrane(t *testing.T) {
 }
 
 func TestSkopeo(t *testing.T) {
-	skopeo := requireTool(t, "skopeo")
+	skopeo := harness.RequireTool(t, "skopeo")
 	s := startServer(t)
 	dir := t.TempDir()
 

@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // imageClient is what the walkthrough does with docker: log in, build, tag,
@@ -48,19 +50,19 @@ func chooseImageClient(t *testing.T) imageClient {
 	}
 	if force != "crane" {
 		why := "docker is not on PATH"
-		if docker := lookTool("docker"); docker != "" {
-			ok, msg := dockerWorks(t.Context(), docker)
-			if ok {
+		if docker := harness.LookTool("docker"); docker != "" {
+			err := harness.DockerInfo(t.Context(), docker)
+			if err == nil {
 				return newDockerClient(t, docker)
 			}
-			why = msg
+			why = err.Error()
 		}
-		if ciMode() || force == "docker" {
+		if harness.CI() || force == "docker" {
 			t.Fatalf("a Docker engine is required (CI=true or BERTH_ECRCLI_CLIENT=docker): %s", why)
 		}
 		t.Logf("no Docker engine (%s); pushing with crane", why)
 	}
-	crane := lookTool("crane")
+	crane := harness.LookTool("crane")
 	if crane == "" {
 		t.Skip("neither a Docker engine nor crane is available (run scripts/install-test-deps.sh)")
 	}
@@ -93,7 +95,7 @@ func newDockerClient(t *testing.T, bin string) *dockerClient {
 	// default, which turns the pushed image into an index with an untagged
 	// attestation manifest beside it; the walkthrough's image is one manifest.
 	env := append(clientEnv(t), "BUILDX_NO_DEFAULT_ATTESTATIONS=1")
-	return &dockerClient{bin: bin, env: env, local: "berth-ecrcli-app-" + randomString(10, "abcdefghijklmnopqrstuvwxyz0123456789")}
+	return &dockerClient{bin: bin, env: env, local: "berth-ecrcli-app-" + harness.RandomString(10, "abcdefghijklmnopqrstuvwxyz0123456789")}
 }
 
 func (d *dockerClient) run(t *testing.T, stdin string, args ...string) result {

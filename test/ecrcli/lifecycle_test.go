@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // lifecycleWaitLimit bounds how long the test waits for the scheduler (which
@@ -24,13 +26,7 @@ const lifecycleWaitLimit = 2 * time.Minute
 // archived (listed, not pullable over /v2) and restored, then the policy put
 // and applied by the scheduler, leaving exactly the expected image.
 func TestLifecycleWithCLI(t *testing.T) {
-	awsBin := lookTool("aws")
-	if awsBin == "" {
-		if ciMode() {
-			t.Fatal("CI=true, so this cannot be skipped: the aws CLI is not on PATH")
-		}
-		t.Skip("the aws CLI is not on PATH")
-	}
+	awsBin := harness.RequireTool(t, "aws")
 	s := startServer(t, "--lifecycle-interval", "1s")
 	aws := newAWSCLI(t, awsBin, s)
 	const repo = "lc-repo"

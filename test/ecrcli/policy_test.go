@@ -3,19 +3,15 @@ package ecrcli
 import (
 	"strings"
 	"testing"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // TestPoliciesWithCLI drives repository and registry policies with the AWS
 // CLI: validation on write, SetRepositoryPolicy's lockout check and --force,
 // and enforcement of an explicit Deny on the root's own calls.
 func TestPoliciesWithCLI(t *testing.T) {
-	awsBin := lookTool("aws")
-	if awsBin == "" {
-		if ciMode() {
-			t.Fatal("CI=true, so this cannot be skipped: the aws CLI is not on PATH")
-		}
-		t.Skip("the aws CLI is not on PATH")
-	}
+	awsBin := harness.RequireTool(t, "aws")
 	s := startServer(t)
 	aws := newAWSCLI(t, awsBin, s)
 	const repo = "policy-repo"

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // stdlibZip writes an OSV zip with one record affecting every Go standard
@@ -58,13 +60,7 @@ func severityCounts(t *testing.T, findings map[string]any) map[string]any {
 // describe-image-scan-findings, describe-images' summary; then a continuous
 // rescan after `berth vulndb import` into the running server's store.
 func TestScanSeedFlow(t *testing.T) {
-	awsBin := lookTool("aws")
-	if awsBin == "" {
-		if ciMode() {
-			t.Fatal("CI=true, so this cannot be skipped: the aws CLI is not on PATH")
-		}
-		t.Skip("the aws CLI is not on PATH")
-	}
+	awsBin := harness.RequireTool(t, "aws")
 	images := chooseImageClient(t)
 	s := startServer(t)
 	aws := newAWSCLI(t, awsBin, s)
@@ -77,9 +73,9 @@ func TestScanSeedFlow(t *testing.T) {
 	aws.json(t, "ecr", "create-repository", "--repository-name", repo,
 		"--image-scanning-configuration", "scanOnPush=true", "--region", region)
 	password := aws.must(t, "ecr", "get-login-password", "--region", region).Stdout
-	images.login(t, s.Addr, password)
-	appDir := buildHello(t, fmt.Sprintf("scan-%d", time.Now().UnixNano()))
-	uri := s.Addr + "/" + repo
+	images.login(t, s.Addr(), password)
+	appDir := harness.BuildHello(t, fmt.Sprintf("scan-%d", time.Now().UnixNano()))
+	uri := s.Addr() + "/" + repo
 	images.buildTagPush(t, appDir, uri+":latest", uri)
 
 	aws.must(t, "ecr", "wait", "image-scan-complete", "--repository-name", repo, "--image-id", "imageTag=latest", "--region", region)

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // The names the walkthrough uses.
@@ -29,13 +31,7 @@ const (
 // image, describe it, remove it locally, pull it back and run it, delete the
 // repository; then the error shapes a user meets on the way.
 func TestSeedWorkflow(t *testing.T) {
-	awsBin := lookTool("aws")
-	if awsBin == "" {
-		if ciMode() {
-			t.Fatal("CI=true, so this cannot be skipped: the aws CLI is not on PATH")
-		}
-		t.Skip("the aws CLI is not on PATH")
-	}
+	awsBin := harness.RequireTool(t, "aws")
 	images := chooseImageClient(t)
 	s := startServer(t)
 	aws := newAWSCLI(t, awsBin, s)
@@ -44,7 +40,7 @@ func TestSeedWorkflow(t *testing.T) {
 	// Build the program the image runs first: a tiny static binary printing
 	// a token unique to this run, so the output proves we run what we pushed.
 	token := fmt.Sprintf("berth-ecrcli-%d", time.Now().UnixNano())
-	appDir := buildHello(t, token)
+	appDir := harness.BuildHello(t, token)
 
 	// 2. Create an ECR repository.
 	created := aws.json(t, "ecr", "create-repository",
@@ -52,9 +48,9 @@ func TestSeedWorkflow(t *testing.T) {
 		"--image-scanning-configuration", "scanOnPush=true",
 		"--image-tag-mutability", "MUTABLE",
 		"--region", region)
-	repo := checkRepository(t, "create-repository", created, s.Addr, start, time.Now())
+	repo := checkRepository(t, "create-repository", created, s.Addr(), start, time.Now())
 	account := repo.RegistryID
-	uri := s.Addr + "/" + repoName
+	uri := s.Addr() + "/" + repoName
 	image := uri + ":latest"
 
 	// 3. Authenticate the image client with get-login-password.
@@ -63,7 +59,7 @@ func TestSeedWorkflow(t *testing.T) {
 		t.Fatal("aws ecr get-login-password printed nothing")
 	}
 	checkV2Auth(t, s, strings.TrimSpace(password))
-	images.login(t, s.Addr, password)
+	images.login(t, s.Addr(), password)
 
 	// 4-6. Build, tag and push.
 	pushStart := time.Now()
@@ -78,7 +74,7 @@ func TestSeedWorkflow(t *testing.T) {
 
 	// 9. Clean up: delete the repository, images and all.
 	deleted := aws.json(t, "ecr", "delete-repository", "--repository-name", repoName, "--force", "--region", region)
-	gone := checkRepository(t, "delete-repository", deleted, s.Addr, start, time.Now())
+	gone := checkRepository(t, "delete-repository", deleted, s.Addr(), start, time.Now())
 	if gone.CreatedAt != repo.CreatedAt {
 		t.Errorf("delete-repository: createdAt %s, create-repository printed %s", gone.CreatedAt, repo.CreatedAt)
 	}
@@ -92,7 +88,7 @@ func TestSeedWorkflow(t *testing.T) {
 	}
 
 	// A wrong password does not log in.
-	images.loginFails(t, s.Addr, "AWS", "not-a-token")
+	images.loginFails(t, s.Addr(), "AWS", "not-a-token")
 }
 
 // checkV2Auth checks the /v2/ authentication challenge docker login relies
@@ -449,25 +445,6 @@ func (a *awsCLI) json(t *testing.T, args ...string) map[string]any {
 		t.Fatalf("%s printed no JSON object: %v\n%s", r.Cmd, err, r.Stdout)
 	}
 	return out
-}
-
-// buildHello builds a static Linux binary, hello, that prints "hello from
-// <token>", and returns the directory holding it.
-func buildHello(t *testing.T, token string) string {
-	t.Helper()
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "go.mod"), "module hello\n\ngo 1.22\n")
-	writeFile(t, filepath.Join(dir, "main.go"), `package main
-
-import "fmt"
-
-var token = "unset"
-
-func main() { fmt.Println("hello from", token) }
-`)
-	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOWORK=off")
-	succeed(t, dir, env, "", "go", "build", "-trimpath", "-ldflags", "-s -w -X main.token="+token, "-o", "hello", ".")
-	return dir
 }
 
 func writeFile(t *testing.T, path, content string) {

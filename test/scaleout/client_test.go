@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -16,42 +15,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // ecrClient is the real AWS SDK's ECR client pointed at a node, signing with
 // the cluster's root key.
 func (c *cluster) ecrClient(n *node) *ecr.Client {
-	return ecr.New(ecr.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(n.URL()),
-		Credentials:  credentials.NewStaticCredentialsProvider(c.accessKey, c.secretKey, ""),
-		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
-	})
+	return n.ECRClient(func(o *ecr.Options) { o.HTTPClient = &http.Client{Timeout: 30 * time.Second} })
 }
 
 // loginToken gets a login token from node n with GetAuthorizationToken and
 // returns its password part (the user is always AWS).
 func (c *cluster) loginToken(t testing.TB, n *node) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := c.ecrClient(n).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	pass, err := harness.Login(context.Background(), c.ecrClient(n))
 	if err != nil {
-		t.Fatalf("GetAuthorizationToken on %s: %v", n.Addr, err)
-	}
-	if len(out.AuthorizationData) != 1 || out.AuthorizationData[0].AuthorizationToken == nil {
-		t.Fatalf("GetAuthorizationToken: no token in %+v", out)
-	}
-	raw, err := base64.StdEncoding.DecodeString(*out.AuthorizationData[0].AuthorizationToken)
-	if err != nil {
-		t.Fatalf("decode token: %v", err)
-	}
-	user, pass, ok := strings.Cut(string(raw), ":")
-	if !ok || user != "AWS" {
-		t.Fatalf("token is not AWS:<password>")
+		t.Fatalf("logging in on %s: %v", n.Addr(), err)
 	}
 	return pass
 }
@@ -129,7 +110,7 @@ func onNode(t testing.TB, loc string, n *node) string {
 	if err != nil {
 		t.Fatalf("bad Location %q: %v", loc, err)
 	}
-	u.Scheme, u.Host = "http", n.Addr
+	u.Scheme, u.Host = "http", n.Addr()
 	return u.String()
 }
 
@@ -157,7 +138,7 @@ func (r *reg) patch(n *node, loc string, offset int, chunk []byte) string {
 		"Content-Range": fmt.Sprintf("%d-%d", offset, offset+len(chunk)-1),
 	})
 	if got := resp.Header.Get("Range"); got != fmt.Sprintf("0-%d", offset+len(chunk)-1) {
-		r.t.Fatalf("PATCH on %s: Range %q after %d bytes", n.Addr, got, offset+len(chunk))
+		r.t.Fatalf("PATCH on %s: Range %q after %d bytes", n.Addr(), got, offset+len(chunk))
 	}
 	return resp.Header.Get("Location")
 }
@@ -226,12 +207,12 @@ func (r *reg) verifyImage(n *node, repo, tag string, img image) {
 	resp, b := r.must(http.StatusOK, http.MethodGet, n.URL()+"/v2/"+repo+"/manifests/"+tag, nil,
 		map[string]string{"Accept": "application/vnd.oci.image.manifest.v1+json"})
 	if !bytes.Equal(b, img.manifest) || resp.Header.Get("Docker-Content-Digest") != img.digest {
-		r.t.Fatalf("manifest %s:%s from %s differs from the one pushed", repo, tag, n.Addr)
+		r.t.Fatalf("manifest %s:%s from %s differs from the one pushed", repo, tag, n.Addr())
 	}
 	for d, want := range img.blobs {
 		_, got := r.must(http.StatusOK, http.MethodGet, n.URL()+"/v2/"+repo+"/blobs/"+d, nil, nil)
 		if !bytes.Equal(got, want) {
-			r.t.Fatalf("blob %s from %s: %d bytes differ from the %d pushed", d, n.Addr, len(got), len(want))
+			r.t.Fatalf("blob %s from %s: %d bytes differ from the %d pushed", d, n.Addr(), len(got), len(want))
 		}
 	}
 }

@@ -26,11 +26,11 @@ func TestCluster(t *testing.T) {
 		for _, n := range c.nodes {
 			resp, _, err := newReg(t, tok).do(http.MethodGet, n.URL()+"/v2/", nil, nil)
 			if err != nil || resp.StatusCode != http.StatusOK {
-				t.Fatalf("token from %s on %s: %v %v", b.Addr, n.Addr, resp.StatusCode, err)
+				t.Fatalf("token from %s on %s: %v %v", b.Addr(), n.Addr(), resp.StatusCode, err)
 			}
 			resp, _, err = newReg(t, tok[:len(tok)-4]+"AAAA").do(http.MethodGet, n.URL()+"/v2/", nil, nil)
 			if err != nil || resp.StatusCode != http.StatusUnauthorized {
-				t.Fatalf("tampered token on %s: %v %v, want 401", n.Addr, resp.StatusCode, err)
+				t.Fatalf("tampered token on %s: %v %v, want 401", n.Addr(), resp.StatusCode, err)
 			}
 		}
 	})
@@ -50,7 +50,7 @@ func TestCluster(t *testing.T) {
 		for _, n := range c.nodes {
 			_, got := r.must(http.StatusOK, http.MethodGet, n.URL()+"/v2/"+repo+"/blobs/"+d, nil, nil)
 			if sha(got) != d {
-				t.Fatalf("blob from %s: digest %s, want %s", n.Addr, sha(got), d)
+				t.Fatalf("blob from %s: digest %s, want %s", n.Addr(), sha(got), d)
 			}
 		}
 		// Resuming: the upload status on another node reports the bytes so far.
@@ -73,7 +73,7 @@ func TestCluster(t *testing.T) {
 			RepositoryName: aws.String("so/app"), ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("v1")}},
 		})
 		if err != nil || len(out.ImageDetails) != 1 || aws.ToString(out.ImageDetails[0].ImageDigest) != img.digest {
-			t.Fatalf("DescribeImages on %s: %+v %v", n3.Addr, out, err)
+			t.Fatalf("DescribeImages on %s: %+v %v", n3.Addr(), out, err)
 		}
 	})
 
@@ -108,7 +108,7 @@ func TestCluster(t *testing.T) {
 			wg.Wait()
 			for i, e := range errs {
 				if e != "" {
-					t.Fatalf("round %d: push to %s: %s", round, nodes[i].Addr, e)
+					t.Fatalf("round %d: push to %s: %s", round, nodes[i].Addr(), e)
 				}
 			}
 			winner := tagOwner(t, c, a, repo, tag)
@@ -152,7 +152,7 @@ func TestCluster(t *testing.T) {
 		if _, err := pw.Write(data[chunk : chunk+chunk/2]); err != nil {
 			t.Fatalf("streaming to the victim: %v", err)
 		}
-		victim.kill()
+		victim.Kill()
 		pw.CloseWithError(io.ErrUnexpectedEOF)
 		if err := <-done; err == nil {
 			t.Fatal("PATCH to a killed node succeeded")
@@ -217,5 +217,5 @@ func waitTag(t *testing.T, r *reg, n *node, repo, tag, want string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("%s: tag %s resolves to %s, never to the winner %s", n.Addr, tag, got, want)
+	t.Fatalf("%s: tag %s resolves to %s, never to the winner %s", n.Addr(), tag, got, want)
 }

@@ -9,17 +9,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // TestDockerImage builds the repository's Dockerfile (FROM scratch around
 // the static binary this package built), runs the image once with its port
 // published on 127.0.0.1 and checks /healthz.
 func TestDockerImage(t *testing.T) {
-	docker := requireTool(t, "docker")
+	docker := harness.RequireTool(t, "docker")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, docker, "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		missingTool(t, "docker daemon unreachable: %v: %s", err, out)
+	if err := harness.DockerInfo(ctx, docker); err != nil {
+		harness.MissingTool(t, "docker daemon unreachable: %v", err)
 	}
 
 	// The build context as the README builds it: the Dockerfile, its

@@ -8,8 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +20,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // env is what TestMain set up: the berth binary and the shared servers.
@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	root, err := moduleRoot()
+	root, err := harness.ModuleRoot()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "scaleout: %v\n", err)
 		return 1
@@ -61,18 +61,15 @@ func runMain(m *testing.M) int {
 	}
 
 	// BERTH_SCALEOUT_BIN runs a prebuilt binary instead of building one.
-	if bin := os.Getenv("BERTH_SCALEOUT_BIN"); bin != "" {
-		if env.bin, err = filepath.Abs(bin); err != nil {
-			fmt.Fprintf(os.Stderr, "scaleout: BERTH_SCALEOUT_BIN: %v\n", err)
-			return 1
-		}
-	} else {
-		env.bin = filepath.Join(work, "berth")
-		if err := buildBerth(root, env.bin); err != nil {
-			fmt.Fprintf(os.Stderr, "scaleout: building berth: %v\n", err)
-			return 1
-		}
+	// Built static, as it ships: the Dockerfile test copies this very binary
+	// into a FROM scratch image.
+	bin, cleanup, err := harness.BerthBinary("BERTH_SCALEOUT_BIN", false)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "scaleout: %v\n", err)
+		return 1
 	}
+	defer cleanup()
+	env.bin = bin
 	stop, err := startSharedServers(work)
 	if err != nil {
 		env.skipWhy = err.Error()
@@ -84,52 +81,12 @@ func runMain(m *testing.M) int {
 	return code
 }
 
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the berth module")
-	}
-	return filepath.Dir(gomod), nil
-}
-
-// buildBerth builds the binary as it ships: static, CGO_ENABLED=0 (the
-// Dockerfile test copies this very binary into a FROM scratch image).
-func buildBerth(root, out string) error {
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/berth")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %w\n%s", err, b)
-	}
-	return nil
-}
-
-// ciMode reports whether a missing tool must fail rather than skip.
-func ciMode() bool {
-	v, _ := strconv.ParseBool(os.Getenv("CI"))
-	return v
-}
-
-// missingTool skips the test, or fails it under CI=true.
-func missingTool(t testing.TB, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if ciMode() {
-		t.Fatalf("CI=true, so this cannot be skipped: %s", msg)
-	}
-	t.Skip(msg)
-}
-
 // requireServers skips (or under CI fails) when PostgreSQL or versitygw
 // could not be started.
 func requireServers(t testing.TB) {
 	t.Helper()
 	if env.skipWhy != "" {
-		missingTool(t, "scale-out servers unavailable: %s", env.skipWhy)
+		harness.MissingTool(t, "scale-out servers unavailable: %s", env.skipWhy)
 	}
 }
 
@@ -144,7 +101,7 @@ func startSharedServers(work string) (stop func(), err error) {
 		}
 	}
 	pgScript := filepath.Join(env.root, "scripts", "pg-test-server.sh")
-	if _, err := os.Stat("/usr/lib/postgresql/15/bin/pg_ctl"); err != nil && !ciMode() {
+	if _, err := os.Stat("/usr/lib/postgresql/15/bin/pg_ctl"); err != nil && !harness.CI() {
 		return nil, errors.New("PostgreSQL 15 server binaries not installed (apt-get install postgresql-15)")
 	}
 	env.pgState = filepath.Join(work, "pg")
@@ -185,17 +142,15 @@ type s3Server struct {
 }
 
 func startS3(dir string) (*s3Server, error) {
-	if ciMode() {
+	if harness.CI() {
 		// CI installs it (scripts/install-test-deps.sh); the script may too.
-	} else if _, err := exec.LookPath("versitygw"); err != nil {
-		if _, err := os.Stat(filepath.Join(goBin(), "versitygw")); err != nil {
-			return nil, errors.New("versitygw not installed (scripts/install-test-deps.sh)")
-		}
+	} else if harness.LookTool("versitygw") == "" {
+		return nil, errors.New("versitygw not installed (scripts/install-test-deps.sh)")
 	}
 	s := &s3Server{script: filepath.Join(env.root, "scripts", "s3-test-server.sh"), dir: dir, vars: map[string]string{}}
 	cmd := exec.Command(s.script, "start", dir)
 	cmd.Env = append(os.Environ(), "BERTH_S3_PARENT_PID="+strconv.Itoa(os.Getpid()), "PATH="+goBin()+":"+os.Getenv("PATH"))
-	if !ciMode() {
+	if !harness.CI() {
 		cmd.Env = append(cmd.Env, "BERTH_S3_NO_INSTALL=1")
 	}
 	out, err := cmd.Output()
@@ -287,9 +242,9 @@ func (s *s3Server) kill() error {
 // restart starts versitygw again on the same port, data and credentials,
 // and waits until it answers.
 func (s *s3Server) restart() error {
-	bin, err := exec.LookPath("versitygw")
-	if err != nil {
-		bin = filepath.Join(goBin(), "versitygw")
+	bin := harness.LookTool("versitygw")
+	if bin == "" {
+		return errors.New("restart versitygw: not installed")
 	}
 	port := s.endpoint()[strings.LastIndexByte(s.endpoint(), ':')+1:]
 	logf, err := os.OpenFile(filepath.Join(s.dir, "versitygw.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -364,18 +319,8 @@ func startPostgres() error {
 // restartPostgres restarts the shared PostgreSQL (fast shutdown: every
 // connection is cut) with the options it was started with.
 func restartPostgres() error {
-	args := []string{"/usr/lib/postgresql/15/bin/pg_ctl", "restart", "-w", "-t", "60", "-m", "fast",
-		"-D", filepath.Join(env.pgState, "data"), "-l", filepath.Join(env.pgState, "server.log")}
-	var cmd *exec.Cmd
-	if os.Getuid() == 0 {
-		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--"}, args...)...)
-	} else {
-		cmd = exec.Command(args[0], args[1:]...)
-	}
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("pg_ctl restart: %w: %s", err, b)
-	}
-	return nil
+	return pgCtl("restart", "-w", "-t", "60", "-m", "fast",
+		"-D", filepath.Join(env.pgState, "data"), "-l", filepath.Join(env.pgState, "server.log"))
 }
 
 // createDatabase makes a fresh database and returns its DSN.
@@ -422,10 +367,10 @@ func newCluster(t testing.TB, n int, extraArgs ...string) *cluster {
 	name := "so_" + randomHex(6)
 	c := &cluster{
 		t: t, name: name, dsn: createDatabase(t, name), blobURL: env.s3.blobStoreURL(name),
-		keyFile:   filepath.Join(t.TempDir(), "master.key"),
-		accessKey: "AKIA" + strings.ToUpper(randomHex(8)), secretKey: randomHex(20),
-		extra: extraArgs,
+		keyFile: filepath.Join(t.TempDir(), "master.key"),
+		extra:   extraArgs,
 	}
+	c.accessKey, c.secretKey = harness.NewRootKeys()
 	if err := os.WriteFile(c.keyFile, []byte(randomHex(32)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -436,169 +381,20 @@ func newCluster(t testing.TB, n int, extraArgs ...string) *cluster {
 }
 
 // node is one berth process of a cluster.
-type node struct {
-	t       testing.TB
-	c       *cluster
-	Addr    string
-	logPath string
-
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	exitErr error
-}
-
-// URL is the node's base URL.
-func (n *node) URL() string { return "http://" + n.Addr }
+type node = harness.Server
 
 // addNode starts one more node of the cluster.
 func (c *cluster) addNode() *node {
 	c.t.Helper()
-	n := &node{t: c.t, c: c, logPath: filepath.Join(c.t.TempDir(), fmt.Sprintf("berth-%d.log", len(c.nodes)))}
-	c.t.Cleanup(n.stop)
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		if err = n.launch(); err == nil {
-			c.nodes = append(c.nodes, n)
-			return n
-		}
-		if !strings.Contains(n.logTail(4096), "address already in use") {
-			break
-		}
-	}
-	c.t.Fatalf("starting berth node: %v", err)
-	return nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func (n *node) launch() error {
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	args := []string{"serve", "--listen", addr, "--data-dir", n.t.TempDir(), "--create-on-push",
-		"--log-format", "text", "--metadata", n.c.dsn, "--blob-store", n.c.blobURL, "--master-key-file", n.c.keyFile}
-	args = append(args, n.c.extra...)
-	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(logf, "--- scaleout: berth %s\n", strings.Join(args, " "))
-	cmd := exec.Command(env.bin, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(cleanEnv(), env.s3.awsEnv()...)
-	cmd.Env = append(cmd.Env, "BERTH_ROOT_ACCESS_KEY_ID="+n.c.accessKey, "BERTH_ROOT_SECRET_ACCESS_KEY="+n.c.secretKey)
-	err = cmd.Start()
-	logf.Close()
-	if err != nil {
-		return fmt.Errorf("exec berth: %w", err)
-	}
-	exited := make(chan struct{})
-	n.mu.Lock()
-	n.Addr, n.cmd, n.exited = addr, cmd, exited
-	n.mu.Unlock()
-	go func() {
-		err := cmd.Wait()
-		n.mu.Lock()
-		n.exitErr = err
-		n.mu.Unlock()
-		close(exited)
-	}()
-	if err := n.waitHealthy(exited); err != nil {
-		n.kill()
-		return fmt.Errorf("%w\nberth log:\n%s", err, n.logTail(16<<10))
-	}
-	return nil
-}
-
-// cleanEnv is the environment without BERTH_* and AWS_* settings, so the
-// developer's shell cannot change what the nodes run against.
-func cleanEnv() []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "BERTH_") || strings.HasPrefix(kv, "AWS_") {
-			continue
-		}
-		out = append(out, kv)
-	}
-	return out
-}
-
-func (n *node) waitHealthy(exited <-chan struct{}) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return errors.New("berth exited during start-up")
-		default:
-		}
-		resp, err := client.Get(n.URL() + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return errors.New("/healthz did not answer 200 within 90s")
-}
-
-// kill stops the node with SIGKILL (a crash) and waits for it.
-func (n *node) kill() {
-	n.mu.Lock()
-	cmd, exited := n.cmd, n.exited
-	n.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Kill()
-	<-exited
-}
-
-// stop ends the node with SIGTERM and reports an unclean exit; on a failed
-// test it prints the node's log.
-func (n *node) stop() {
-	n.mu.Lock()
-	cmd, exited := n.cmd, n.exited
-	n.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	select {
-	case <-exited:
-	default:
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(40 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-	if n.t.Failed() {
-		n.t.Logf("berth node %s log:\n%s", n.Addr, n.logTail(16<<10))
-	}
-}
-
-func (n *node) logTail(max int64) string {
-	f, err := os.Open(n.logPath)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Size() > max {
-		_, _ = f.Seek(fi.Size()-max, io.SeekStart)
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
+	args := []string{"--create-on-push", "--log-format", "text",
+		"--metadata", c.dsn, "--blob-store", c.blobURL, "--master-key-file", c.keyFile}
+	n := harness.StartServer(c.t, harness.Options{
+		Bin:       env.bin,
+		Args:      append(args, c.extra...),
+		Env:       env.s3.awsEnv(),
+		AccessKey: c.accessKey,
+		SecretKey: c.secretKey,
+	})
+	c.nodes = append(c.nodes, n)
+	return n
 }

@@ -79,7 +79,7 @@ func TestBlobRedirect(t *testing.T) {
 		}
 		u := aws.ToString(out.DownloadUrl)
 		// Handed out by one node, redirected by another.
-		u = strings.Replace(u, a.Addr, b.Addr, 1)
+		u = strings.Replace(u, a.Addr(), b.Addr(), 1)
 		checkRedirect(t, get(t, noFollow, u, false))
 		if resp := get(t, noFollow, strings.Replace(u, "sig=", "sig=AA", 1), false); resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("tampered download URL: %d, want 403", resp.StatusCode)
