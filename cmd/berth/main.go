@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
@@ -111,7 +112,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// A busy server logs a line per request: batch the writes.
 	logOut := logging.NewBufferedWriter(stderr, logging.DefaultFlushInterval)
 	defer logOut.Close()
-	log := cfg.NewLogger(logOut)
+	// Warnings and errors are written at once, never held in the buffer.
+	log := slog.New(logging.FlushAtLevel(cfg.NewLogger(logOut).Handler(), logOut, slog.LevelWarn))
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

@@ -3,7 +3,9 @@ package logging
 
 import (
 	"bufio"
+	"context"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -99,4 +101,40 @@ func (b *BufferedWriter) flushEvery(interval time.Duration) {
 			b.mu.Unlock()
 		}
 	}
+}
+
+// Flusher is what FlushAtLevel needs of the writer behind a handler.
+type Flusher interface {
+	Flush() error
+}
+
+// FlushAtLevel wraps h so that every record at level or above is flushed
+// to the output at once: warnings and errors never wait in the buffer, and
+// a crash right after one cannot lose it.
+func FlushAtLevel(h slog.Handler, f Flusher, level slog.Level) slog.Handler {
+	return flushingHandler{Handler: h, f: f, level: level}
+}
+
+type flushingHandler struct {
+	slog.Handler
+	f     Flusher
+	level slog.Level
+}
+
+func (h flushingHandler) Handle(ctx context.Context, r slog.Record) error {
+	err := h.Handler.Handle(ctx, r)
+	if r.Level >= h.level {
+		if ferr := h.f.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	return err
+}
+
+func (h flushingHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return flushingHandler{Handler: h.Handler.WithAttrs(as), f: h.f, level: h.level}
+}
+
+func (h flushingHandler) WithGroup(name string) slog.Handler {
+	return flushingHandler{Handler: h.Handler.WithGroup(name), f: h.f, level: h.level}
 }

@@ -2,7 +2,9 @@ package logging
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -84,5 +86,31 @@ func TestBufferedWriterReportsWriteError(t *testing.T) {
 	}
 	if err := b.Close(); err == nil {
 		t.Fatal("a second Close forgot the error")
+	}
+}
+
+// Records at the flush level or above reach the output at once; lower ones
+// wait for the buffer's flush.
+func TestFlushAtLevel(t *testing.T) {
+	tests := []struct {
+		level   slog.Level
+		visible bool
+	}{
+		{slog.LevelInfo, false},
+		{slog.LevelWarn, true},
+		{slog.LevelError, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.level.String(), func(t *testing.T) {
+			var out syncBuffer
+			b := NewBufferedWriter(&out, time.Hour)
+			defer b.Close()
+			log := slog.New(FlushAtLevel(slog.NewJSONHandler(b, nil), b, slog.LevelWarn)).With("k", "v")
+			log.Log(context.Background(), tt.level, "event")
+			got := out.String()
+			if visible := strings.Contains(got, `"msg":"event"`) && strings.Contains(got, `"k":"v"`); visible != tt.visible {
+				t.Fatalf("level %s: written at once = %v, want %v (output %q)", tt.level, visible, tt.visible, got)
+			}
+		})
 	}
 }
