@@ -41,12 +41,12 @@ func roundOrder(round, n int) []int {
 // on either side of a target describes the machine the target ran on far
 // better than one taken elsewhere in the round.
 //
-// It returns every ceiling sample, and per target its figure and its
-// reference per round.
+// It returns, per target, its figure and its reference per round; ceil
+// keeps its own samples (in the report's Ceilings).
 func (r *run) inRounds(ctx context.Context, rounds int, prep func(round int) error,
 	ceil func(ctx context.Context) (float64, error),
 	target func(ctx context.Context, t *targetRun) (float64, error),
-) (ceilings []float64, figures, refs [][]float64, err error) {
+) (figures, refs [][]float64, err error) {
 	figures = make([][]float64, len(r.targets))
 	refs = make([][]float64, len(r.targets))
 	for i := range figures {
@@ -55,38 +55,33 @@ func (r *run) inRounds(ctx context.Context, rounds int, prep func(round int) err
 	}
 	measureCeiling := func() (float64, error) {
 		settle()
-		c, err := ceil(ctx)
-		if err != nil {
-			return 0, err
-		}
-		ceilings = append(ceilings, c)
-		return c, nil
+		return ceil(ctx)
 	}
 	for round := range rounds {
 		if prep != nil {
 			if err := prep(round); err != nil {
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 		}
 		before, err := measureCeiling()
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		for _, i := range roundOrder(round, len(r.targets)) {
 			t := r.targets[i]
 			settle()
 			if figures[i][round], err = target(ctx, t); err != nil {
-				return nil, nil, nil, fmt.Errorf("%s: %w", t.report.Name, err)
+				return nil, nil, fmt.Errorf("%s: %w", t.report.Name, err)
 			}
 			after, err := measureCeiling()
 			if err != nil {
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 			refs[i][round] = (before + after) / 2
 			before = after
 		}
 	}
-	return ceilings, figures, refs, nil
+	return figures, refs, nil
 }
 
 // settle starts each measurement with nothing dirty in the page cache, so
@@ -160,7 +155,7 @@ func stepPushLarge(ctx context.Context, r *run) error {
 		th, err := push(ctx, t.c, img)
 		return th.MBps(), err
 	}
-	_, figures, refs, err := r.inRounds(ctx, rounds, prep, ceil, target)
+	figures, refs, err := r.inRounds(ctx, rounds, prep, ceil, target)
 	if err != nil || !o.wants(ScenarioPushLarge) {
 		return err
 	}
@@ -204,7 +199,7 @@ func stepPullLarge(ctx context.Context, r *run) error {
 		th, err := repeated(n, func() (Throughput, error) { return pull(ctx, t.c, t.img) })
 		return th.MBps(), err
 	}
-	_, figures, refs, err := r.inRounds(ctx, r.o.Rounds, nil, ceil, target)
+	figures, refs, err := r.inRounds(ctx, r.o.Rounds, nil, ceil, target)
 	if err != nil {
 		return err
 	}
@@ -240,7 +235,7 @@ func manifestSteps(tags string) []step {
 				}
 				return rate.PerSecond(), nil
 			}
-			_, figures, refs, err := r.inRounds(ctx, r.o.Rounds, nil, r.helloCeiling, target)
+			figures, refs, err := r.inRounds(ctx, r.o.Rounds, nil, r.helloCeiling, target)
 			if err != nil {
 				return err
 			}
