@@ -32,8 +32,8 @@ func (r *Registry) repositoryBlob(ctx context.Context, repo string, dgst digest.
 	if err := ValidateRepositoryName(repo); err != nil {
 		return nil, err
 	}
-	if err := dgst.Validate(); err != nil {
-		return nil, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
+	if err := validateDigest(dgst); err != nil {
+		return nil, err
 	}
 	b, err := r.meta.GetRepositoryBlob(ctx, repo, dgst)
 	if err == nil {
@@ -71,13 +71,21 @@ func (r *Registry) OpenBlob(ctx context.Context, repo string, dgst digest.Digest
 	return rc, BlobInfo{Digest: b.Digest, Size: size}, nil
 }
 
-// DeleteBlob unlinks a blob from repo. Bytes are reclaimed by garbage collection.
+// DeleteBlob unlinks a blob from repo. Bytes are reclaimed by garbage
+// collection. As in repositoryBlob, the repository's existence is only
+// checked on the miss path.
 func (r *Registry) DeleteBlob(ctx context.Context, repo string, dgst digest.Digest) error {
-	if _, err := r.repositoryBlob(ctx, repo, dgst); err != nil {
+	if err := ValidateRepositoryName(repo); err != nil {
+		return err
+	}
+	if err := validateDigest(dgst); err != nil {
 		return err
 	}
 	err := r.meta.UnlinkBlob(ctx, repo, dgst)
 	if errors.Is(err, meta.ErrNotFound) {
+		if err := r.repositoryForRead(ctx, repo); err != nil {
+			return err
+		}
 		return errBlobUnknown(dgst)
 	}
 	if err != nil {
@@ -90,8 +98,8 @@ func (r *Registry) DeleteBlob(ctx context.Context, repo string, dgst digest.Dige
 // in the registry when from is empty) into repo, without copying bytes.
 // It returns KindBlobUnknown when there is nothing to mount.
 func (r *Registry) MountBlob(ctx context.Context, repo, from string, dgst digest.Digest) (BlobInfo, error) {
-	if err := dgst.Validate(); err != nil {
-		return BlobInfo{}, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
+	if err := validateDigest(dgst); err != nil {
+		return BlobInfo{}, err
 	}
 	if from != "" {
 		if err := ValidateRepositoryName(from); err != nil {
@@ -258,8 +266,8 @@ func recordProgress(ctx context.Context, q meta.Queries, next, prev *meta.Upload
 // CompleteUpload appends an optional final chunk (body may be nil), verifies
 // the content against dgst, and commits the blob into repo.
 func (r *Registry) CompleteUpload(ctx context.Context, repo, id string, offset int64, body io.Reader, dgst digest.Digest) (BlobInfo, error) {
-	if err := dgst.Validate(); err != nil {
-		return BlobInfo{}, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
+	if err := validateDigest(dgst); err != nil {
+		return BlobInfo{}, err
 	}
 	unlock, err := r.lockUpload(id)
 	if err != nil {
@@ -413,8 +421,8 @@ func (r *Registry) dropUpload(ctx context.Context, u *meta.Upload) {
 // session in the metadata store: a crash midway leaves only upload bytes,
 // which the janitor reclaims.
 func (r *Registry) PutBlob(ctx context.Context, repo string, dgst digest.Digest, body io.Reader) (BlobInfo, error) {
-	if err := dgst.Validate(); err != nil {
-		return BlobInfo{}, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
+	if err := validateDigest(dgst); err != nil {
+		return BlobInfo{}, err
 	}
 	m, err := r.repositoryForPush(ctx, r.meta, repo)
 	if err != nil {
@@ -567,8 +575,8 @@ func (r *Registry) lockUpload(id string) (unlock func(), err error) {
 // BlobRepositories lists up to limit repositories that hold dgst, so an
 // adapter can find a source the caller may read for an anonymous mount.
 func (r *Registry) BlobRepositories(ctx context.Context, dgst digest.Digest, limit int) ([]string, error) {
-	if err := dgst.Validate(); err != nil {
-		return nil, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
+	if err := validateDigest(dgst); err != nil {
+		return nil, err
 	}
 	repos, err := r.meta.BlobRepositories(ctx, dgst, limit)
 	if err != nil {

@@ -287,8 +287,8 @@ func (r *Registry) ListReferrers(ctx context.Context, repo string, dgst digest.D
 	if err := r.repositoryForRead(ctx, repo); err != nil {
 		return nil, err
 	}
-	if err := dgst.Validate(); err != nil {
-		return nil, &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(dgst)), Err: err}
+	if err := validateDigest(dgst); err != nil {
+		return nil, err
 	}
 	ms, err := r.meta.ListReferrers(ctx, repo, dgst, artifactType)
 	if err != nil {

@@ -94,11 +94,19 @@ func ValidateTag(tag string) error {
 // ParseDigest parses and validates a digest whose algorithm Berth supports
 // (sha256, sha512).
 func ParseDigest(s string) (digest.Digest, error) {
-	d, err := digest.Parse(s)
-	if err != nil {
-		return "", &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(s), Err: err}
+	d := digest.Digest(s)
+	if err := validateDigest(d); err != nil {
+		return "", err
 	}
 	return d, nil
+}
+
+// validateDigest is ParseDigest for a digest.Digest a caller already holds.
+func validateDigest(d digest.Digest) error {
+	if err := d.Validate(); err != nil {
+		return &Error{Kind: KindDigestInvalid, Message: "invalid digest " + quoteTrunc(string(d)), Err: err}
+	}
+	return nil
 }
 
 // IsDigestReference reports whether a manifest reference is a digest rather
