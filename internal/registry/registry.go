@@ -128,14 +128,11 @@ func (r *Registry) repoErr(err error, name string) error {
 	return internal(err, "get repository %s", name)
 }
 
-// internal wraps an unexpected store failure.
+// internal wraps an unexpected store failure. A store outage is already a
+// KindUnavailable *Error by way of AsError.
 func internal(err error, format string, args ...any) error {
 	if e, ok := AsError(err); ok {
 		return e
 	}
-	kind := KindInternal
-	if errors.Is(err, blob.ErrUnavailable) || errors.Is(err, meta.ErrUnavailable) {
-		kind = KindUnavailable
-	}
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), Err: err}
+	return &Error{Kind: KindInternal, Message: fmt.Sprintf(format, args...), Err: err}
 }
