@@ -166,9 +166,11 @@ func (r *Registry) DeleteImage(ctx context.Context, repo string, id ImageID) (Im
 	return deleted, err
 }
 
-// findImageTx is FindImage inside a transaction.
+// findImageTx is FindImage inside a transaction: the same Registry, every
+// field shared, but reading through q.
 func (r *Registry) findImageTx(ctx context.Context, q meta.Queries, repo string, id ImageID) (*Image, error) {
-	tx := &Registry{meta: txStore{q}, blobs: r.blobs, cfg: r.cfg, log: r.log, pulls: r.pulls, cache: r.cache, uploads: r.uploads}
+	tx := *r
+	tx.meta = txStore{q}
 	return tx.FindImage(ctx, repo, id)
 }
 
