@@ -43,6 +43,10 @@ type manifestEntry struct {
 	expires time.Time
 }
 
+// cacheSize is what a cached manifest counts against the byte budget: its
+// content plus a rough allowance for the entry around it.
+func cacheSize(m *Manifest) int64 { return int64(len(m.Content)) + 256 }
+
 func newManifestCache(ttl time.Duration, budget int64, now func() time.Time) *manifestCache {
 	return &manifestCache{
 		ttl: ttl, budget: budget, now: now,
@@ -86,7 +90,7 @@ func (c *manifestCache) generation() uint64 {
 // unless something was invalidated since gen. Cached manifests are shared
 // read-only.
 func (c *manifestCache) put(gen uint64, repo, tag string, m *Manifest) {
-	size := int64(len(m.Content)) + 256
+	size := cacheSize(m)
 	if size > c.budget/16 {
 		return // one huge manifest must not flush everything else
 	}
@@ -113,7 +117,7 @@ func (c *manifestCache) put(gen uint64, repo, tag string, m *Manifest) {
 // for a cache whose misses cost one indexed query).
 func (c *manifestCache) evictOneLocked() {
 	for k, e := range c.manifests {
-		c.bytes -= int64(len(e.m.Content)) + 256
+		c.bytes -= cacheSize(e.m)
 		delete(c.manifests, k)
 		return
 	}
@@ -133,7 +137,7 @@ func (c *manifestCache) forgetManifest(repo string, d digest.Digest) {
 	c.mu.Lock()
 	c.gen++
 	if e, ok := c.manifests[manifestKey{repo, d}]; ok {
-		c.bytes -= int64(len(e.m.Content)) + 256
+		c.bytes -= cacheSize(e.m)
 		delete(c.manifests, manifestKey{repo, d})
 	}
 	for k, e := range c.tags {
@@ -150,7 +154,7 @@ func (c *manifestCache) forgetRepository(repo string) {
 	c.gen++
 	for k, e := range c.manifests {
 		if k.repo == repo {
-			c.bytes -= int64(len(e.m.Content)) + 256
+			c.bytes -= cacheSize(e.m)
 			delete(c.manifests, k)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/meta"
 )
 
@@ -56,7 +57,7 @@ func (s *RepositorySettings) normalize() {
 		s.ImageTagMutability = TagMutable
 	}
 	if s.EncryptionType == "" {
-		s.EncryptionType = "AES256"
+		s.EncryptionType = blob.EncryptionAES256
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/lifecycle"
 	"github.com/berth-registry/berth/internal/meta"
 )
@@ -108,7 +109,7 @@ func (t *CreationTemplate) validate() error {
 		return Errorf(KindInvalidParameter, "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'must be one of MUTABLE, IMMUTABLE, MUTABLE_WITH_EXCLUSION, IMMUTABLE_WITH_EXCLUSION'")
 	}
 	if t.EncryptionType == "" {
-		t.EncryptionType = "AES256"
+		t.EncryptionType = blob.EncryptionAES256
 	}
 	if t.LifecyclePolicy != "" {
 		if err := lifecycle.Validate(t.LifecyclePolicy); err != nil {
@@ -187,8 +188,13 @@ func IsTemplateLimit(err error) bool { return errors.Is(err, errTemplateLimit) }
 
 // GetCreationTemplate returns the template for prefix.
 func (r *Registry) GetCreationTemplate(ctx context.Context, prefix string) (*CreationTemplate, error) {
-	prefix = normalizeTemplatePrefix(prefix)
-	m, err := r.meta.GetCreationTemplate(ctx, prefix)
+	return r.loadTemplate(ctx, r.meta, normalizeTemplatePrefix(prefix))
+}
+
+// loadTemplate reads and decodes the template for a normalized prefix
+// through q (the store, or a transaction).
+func (r *Registry) loadTemplate(ctx context.Context, q meta.Queries, prefix string) (*CreationTemplate, error) {
+	m, err := q.GetCreationTemplate(ctx, prefix)
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, r.templateMissing(prefix)
 	}
@@ -221,14 +227,8 @@ func (r *Registry) UpdateCreationTemplate(ctx context.Context, prefix string, ch
 	prefix = normalizeTemplatePrefix(prefix)
 	var t *CreationTemplate
 	err := r.meta.InTx(ctx, func(q meta.Queries) error {
-		m, err := q.GetCreationTemplate(ctx, prefix)
-		if errors.Is(err, meta.ErrNotFound) {
-			return r.templateMissing(prefix)
-		}
-		if err != nil {
-			return internal(err, "get creation template %s", prefix)
-		}
-		if t, err = decodeTemplate(m); err != nil {
+		var err error
+		if t, err = r.loadTemplate(ctx, q, prefix); err != nil {
 			return err
 		}
 		if err := change(t); err != nil {
@@ -256,14 +256,8 @@ func (r *Registry) DeleteCreationTemplate(ctx context.Context, prefix string) (*
 	prefix = normalizeTemplatePrefix(prefix)
 	var t *CreationTemplate
 	err := r.meta.InTx(ctx, func(q meta.Queries) error {
-		m, err := q.GetCreationTemplate(ctx, prefix)
-		if errors.Is(err, meta.ErrNotFound) {
-			return r.templateMissing(prefix)
-		}
-		if err != nil {
-			return internal(err, "get creation template %s", prefix)
-		}
-		if t, err = decodeTemplate(m); err != nil {
+		var err error
+		if t, err = r.loadTemplate(ctx, q, prefix); err != nil {
 			return err
 		}
 		if err := q.DeleteCreationTemplate(ctx, prefix); err != nil {

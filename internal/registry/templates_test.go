@@ -46,6 +46,9 @@ func TestCreationTemplateCRUD(t *testing.T) {
 	if _, err := r.GetCreationTemplate(ctx, "team"); !errors.Is(err, registry.ErrTemplateNotFound) {
 		t.Fatalf("get deleted: %v", err)
 	}
+	if _, err := r.DeleteCreationTemplate(ctx, "team"); !errors.Is(err, registry.ErrTemplateNotFound) {
+		t.Fatalf("delete deleted: %v", err)
+	}
 }
 
 func TestPushCreatesRepositoryFromTemplate(t *testing.T) {
