@@ -238,7 +238,7 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("s3 blob store: sse %.40q: want AES256 or aws:kms", c.SSE)
 	}
-	if len(c.KMSKeyID) > 2048 || strings.ContainsFunc(c.KMSKeyID, isControl) {
+	if !validKMSKey(c.KMSKeyID) {
 		return errors.New("s3 blob store: invalid kms-key")
 	}
 	if c.PartSize != 0 && (c.PartSize < MinPartSize+1<<20 || c.PartSize > maxPartSize) {

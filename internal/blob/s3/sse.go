@@ -13,6 +13,12 @@ import (
 // maxKMSKeyLen bounds a KMS key id, alias or ARN (AWS allows 2048).
 const maxKMSKeyLen = 2048
 
+// validKMSKey reports whether k can be sent as a KMS key id, alias or ARN
+// (empty: none): bounded, and free of control characters.
+func validKMSKey(k string) bool {
+	return len(k) <= maxKMSKeyLen && !strings.ContainsFunc(k, isControl)
+}
+
 // sseSpec is the server-side encryption requested for one object.
 type sseSpec struct {
 	typ    types.ServerSideEncryption // "" asks for nothing: the bucket's default
@@ -46,7 +52,7 @@ func (s *Store) defaultSSE() sseSpec { return sseSpec{typ: s.sse, kmsKey: s.kmsK
 //
 // An unknown type is an error rather than a silently weaker encryption.
 func (s *Store) sseFor(enc blob.Encryption) (sseSpec, error) {
-	if len(enc.KMSKey) > maxKMSKeyLen || strings.ContainsFunc(enc.KMSKey, isControl) {
+	if !validKMSKey(enc.KMSKey) {
 		return sseSpec{}, errors.New("s3 blob store: invalid kms key")
 	}
 	key := enc.KMSKey
