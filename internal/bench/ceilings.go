@@ -133,10 +133,10 @@ func (s *ceilingServer) put(path, hexDigest string, body io.Reader) error {
 	return nil
 }
 
-// ServeCeiling runs the ideal server on ln, its files in dir, until ctx is
+// serveCeiling runs the ideal server on ln, its files in dir, until ctx is
 // done. `berth bench-ceiling` runs it in a process of its own, so that the
 // ceilings are measured across two processes, as every registry is.
-func ServeCeiling(ctx context.Context, dir string, ln net.Listener) error {
+func serveCeiling(ctx context.Context, dir string, ln net.Listener) error {
 	srv := &http.Server{Handler: &ceilingServer{dir: dir}, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
@@ -196,7 +196,7 @@ func startCeilingHere(dir string) (string, func(), error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = ServeCeiling(ctx, dir, ln)
+		_ = serveCeiling(ctx, dir, ln)
 	}()
 	return ln.Addr().String(), func() { cancel(); <-done }, nil
 }
@@ -277,7 +277,7 @@ func RunCeilingProcess(ctx context.Context, dir string, in io.Reader, out io.Wri
 		ln.Close()
 		return err
 	}
-	return ServeCeiling(ctx, dir, ln)
+	return serveCeiling(ctx, dir, ln)
 }
 
 func (c *ceiling) close() {
