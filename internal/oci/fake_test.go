@@ -397,7 +397,7 @@ func (f *fakeCore) ListReferrers(_ context.Context, repo string, dgst digest.Dig
 	return out, nil
 }
 
-func (f *fakeCore) RecordPull(string, digest.Digest) {}
+func (f *fakeCore) RecordPullBy(string, digest.Digest, string) {}
 
 func (f *fakeCore) BlobRepositories(_ context.Context, dgst digest.Digest, limit int) ([]string, error) {
 	f.mu.Lock()

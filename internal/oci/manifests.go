@@ -65,7 +65,7 @@ func (h *handler) getManifest(w http.ResponseWriter, r *http.Request, name, ref 
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		// ECR's lastRecordedPullTime counts manifest GETs, not HEADs.
-		h.recordPull(name, m.Digest, caller.PrincipalARN) // principal.go
+		h.core.RecordPullBy(name, m.Digest, caller.PrincipalARN)
 		_, _ = w.Write(m.Content)
 	}
 }
@@ -164,17 +164,10 @@ func (h *handler) tags(w http.ResponseWriter, r *http.Request, name string) {
 		h.fail(w, r, err)
 		return
 	}
-	if n > 0 && len(tags) > n {
-		tags = tags[:n]
-		setNextLink(w, "/v2/"+name+"/tags/list", n, tags[n-1])
-	}
-	if tags == nil {
-		tags = []string{}
-	}
 	h.writeJSON(w, r, http.StatusOK, "application/json", struct {
 		Name string   `json:"name"`
 		Tags []string `json:"tags"`
-	}{name, tags})
+	}{name, page(w, "/v2/"+name+"/tags/list", tags, n)})
 }
 
 // catalog serves GET /v2/_catalog?n=&last=.
@@ -195,16 +188,9 @@ func (h *handler) catalog(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if n > 0 && len(repos) > n {
-		repos = repos[:n]
-		setNextLink(w, "/v2/_catalog", n, repos[n-1])
-	}
-	if repos == nil {
-		repos = []string{}
-	}
 	h.writeJSON(w, r, http.StatusOK, "application/json", struct {
 		Repositories []string `json:"repositories"`
-	}{repos})
+	}{page(w, "/v2/_catalog", repos, n)})
 }
 
 // pageSize parses the n query parameter: absent means a full page, larger
@@ -220,11 +206,21 @@ func pageSize(s string) (int, error) {
 	return int(min(n, maxPage)), nil
 }
 
-func setNextLink(w http.ResponseWriter, path string, n int, last string) {
-	v := url.Values{}
-	v.Set("n", strconv.Itoa(n))
-	v.Set("last", last)
-	w.Header().Set("Link", "<"+path+"?"+v.Encode()+`>; rel="next"`)
+// page cuts a listing fetched one entry past a page of n down to the page,
+// links the next page when that entry shows there is one, and renders an
+// empty listing as [] rather than null.
+func page(w http.ResponseWriter, path string, items []string, n int) []string {
+	if n > 0 && len(items) > n {
+		items = items[:n]
+		v := url.Values{}
+		v.Set("n", strconv.Itoa(n))
+		v.Set("last", items[n-1])
+		w.Header().Set("Link", "<"+path+"?"+v.Encode()+`>; rel="next"`)
+	}
+	if items == nil {
+		items = []string{}
+	}
+	return items
 }
 
 // referrers serves GET /v2/<name>/referrers/<digest>[?artifactType=].

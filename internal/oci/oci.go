@@ -143,7 +143,9 @@ type core interface {
 	DeleteManifest(ctx context.Context, repo, reference string) error
 	ListTags(ctx context.Context, repo, after string, n int) ([]string, error)
 	ListReferrers(ctx context.Context, repo string, dgst digest.Digest, artifactType string) (registry.Referrers, error)
-	RecordPull(repo string, dgst digest.Digest)
+	// RecordPullBy notes a manifest pull by principalARN, honouring
+	// pull-time update exclusions (registry/lifecycle.go).
+	RecordPullBy(repo string, dgst digest.Digest, principalARN string)
 }
 
 var _ core = (*registry.Registry)(nil)
