@@ -264,6 +264,43 @@ func TestPostPutAndCancel(t *testing.T) {
 	expect(t, s.do(http.MethodDelete, loc, nil), 404)
 }
 
+// TestPutUploadErrors covers the failures of the PUT that completes an
+// upload: each is refused with its OCI code and the session survives, and a
+// misplaced final chunk (416) says where the upload stands, as a PATCH does.
+func TestPutUploadErrors(t *testing.T) {
+	s := newTestServer(t, Options{})
+	content := []byte("abcdefghijklmnopqrstuvwxyz")
+	d := digest.FromBytes(content)
+	rec := s.do(http.MethodPost, "/v2/r/blobs/uploads/", nil)
+	expect(t, rec, 202)
+	loc := rec.Header().Get("Location")
+	expect(t, s.do(http.MethodPatch, loc, content[:10], "Content-Range", "0-9"), 202, "Range", "0-9")
+
+	for _, tc := range []struct {
+		name, query, contentRange string
+		status                    int
+		code                      string
+	}{
+		{"no digest", "", "10-25", 400, "DIGEST_INVALID"},
+		{"malformed digest", "?digest=sha256:nothex", "10-25", 400, "DIGEST_INVALID"},
+		{"malformed range", "?digest=" + d.String(), "ten-25", 400, "BLOB_UPLOAD_INVALID"},
+		{"misplaced final chunk", "?digest=" + d.String(), "20-35", 416, "BLOB_UPLOAD_INVALID"},
+	} {
+		rec := s.do(http.MethodPut, loc+tc.query, content[10:], "Content-Range", tc.contentRange)
+		if rec.Code != tc.status {
+			t.Fatalf("%s: status %d, want %d; body %s", tc.name, rec.Code, tc.status, rec.Body)
+		}
+		if c := decodeError(t, rec.Body).Code; c != tc.code {
+			t.Fatalf("%s: code %q, want %q", tc.name, c, tc.code)
+		}
+		if tc.status == http.StatusRequestedRangeNotSatisfiable {
+			expect(t, rec, tc.status, "Range", "0-9", "Location", loc)
+		}
+		expect(t, s.do(http.MethodGet, loc, nil), 204, "Range", "0-9")
+	}
+	expect(t, s.do(http.MethodPut, loc+"?digest="+d.String(), content[10:], "Content-Range", "10-25"), 201, "Docker-Content-Digest", d.String())
+}
+
 func TestMount(t *testing.T) {
 	content := []byte("shared layer")
 	d := digest.FromBytes(content)

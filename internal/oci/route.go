@@ -103,26 +103,3 @@ func named(kind routeKind, name, ref string) route {
 	}
 	return route{kind: kind, name: name, ref: ref}
 }
-
-// path renders a route back to its canonical path (used by tests and Link headers).
-func (rt route) path() string {
-	switch rt.kind {
-	case routeBase:
-		return "/v2/"
-	case routeCatalog:
-		return "/v2/_catalog"
-	case routeTags:
-		return "/v2/" + rt.name + "/tags/list"
-	case routeManifest:
-		return "/v2/" + rt.name + "/manifests/" + rt.ref
-	case routeBlob:
-		return "/v2/" + rt.name + "/blobs/" + rt.ref
-	case routeUploadStart:
-		return "/v2/" + rt.name + "/blobs/uploads/"
-	case routeUpload:
-		return "/v2/" + rt.name + "/blobs/uploads/" + rt.ref
-	case routeReferrers:
-		return "/v2/" + rt.name + "/referrers/" + rt.ref
-	}
-	return ""
-}

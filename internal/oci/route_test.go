@@ -118,3 +118,26 @@ func FuzzParseRoute(f *testing.F) {
 		}
 	})
 }
+
+// path renders a route back to its canonical path.
+func (rt route) path() string {
+	switch rt.kind {
+	case routeBase:
+		return "/v2/"
+	case routeCatalog:
+		return "/v2/_catalog"
+	case routeTags:
+		return "/v2/" + rt.name + "/tags/list"
+	case routeManifest:
+		return "/v2/" + rt.name + "/manifests/" + rt.ref
+	case routeBlob:
+		return "/v2/" + rt.name + "/blobs/" + rt.ref
+	case routeUploadStart:
+		return "/v2/" + rt.name + "/blobs/uploads/"
+	case routeUpload:
+		return "/v2/" + rt.name + "/blobs/uploads/" + rt.ref
+	case routeReferrers:
+		return "/v2/" + rt.name + "/referrers/" + rt.ref
+	}
+	return ""
+}
