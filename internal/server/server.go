@@ -168,12 +168,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 	if cfg.PublicURLDerived {
 		locationBase = ""
 	}
-	s.v2 = oci.New(s.core, oci.Options{
-		PublicURL: locationBase, Logger: log,
-		Authorize: v2Authorizer(s.id.Tokens(), cfg.PublicURL, az, cfg.Region),
-	})
+	// One authorizer for the adapter and the redirect in front of it, so
+	// they share its cache of verified Authorization headers.
+	v2Auth := v2Authorizer(s.id.Tokens(), cfg.PublicURL, az, cfg.Region)
+	s.v2 = oci.New(s.core, oci.Options{PublicURL: locationBase, Logger: log, Authorize: v2Auth})
 	if st.presign != nil {
-		s.v2 = blobRedirects(s.core, v2Authorizer(s.id.Tokens(), cfg.PublicURL, az, cfg.Region), log, s.v2)
+		s.v2 = blobRedirects(s.core, v2Auth, log, s.v2)
 	}
 	urlKey, err := s.id.DeriveKey(purposeLayerURLs)
 	if err != nil {
