@@ -23,7 +23,6 @@ const (
 	routeMetrics  = "metrics"
 	routePprof    = "pprof"
 	routeNotFound = "not_found"
-	routeV2Other  = "v2"
 )
 
 // route picks the handler for r and its route label. Routing is by path
@@ -33,11 +32,7 @@ func (s *Server) route(r *http.Request) (string, http.Handler) {
 	p := r.URL.Path
 	switch {
 	case p == "/v2" || strings.HasPrefix(p, "/v2/"):
-		name := oci.RouteName(r.Method, p)
-		if name == "" {
-			name = routeV2Other
-		}
-		return name, s.v2
+		return oci.RouteName(r.Method, p), s.v2
 	case p == "/" && s.isQueryAPI(r): // iam.go
 		return routeIAM, s.iam
 	case p == "/" && r.Method == http.MethodPost:
