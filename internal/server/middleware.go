@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"log/slog"
@@ -64,7 +65,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		p := recover()
 		if p != nil && p != http.ErrAbortHandler {
-			s.recovered(rec, r, p)
+			s.recovered(rec, r, route, p)
 		}
 		s.observe(r, rec, route, start)
 		if p == http.ErrAbortHandler || p != nil && rec.headerSentBeforePanic {
@@ -76,8 +77,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.ServeHTTP(rec, r)
 }
 
-// recovered logs a handler panic and answers 500 when nothing was sent yet.
-func (s *Server) recovered(rec *recorder, r *http.Request, p any) {
+// recovered logs a handler panic and answers 500 when nothing was sent yet,
+// in the error shape of the API the route belongs to.
+func (s *Server) recovered(rec *recorder, r *http.Request, route string, p any) {
 	s.log.LogAttrs(r.Context(), slog.LevelError, "panic serving request",
 		slog.String("method", r.Method), slog.String("path", truncate(r.URL.Path, 256)),
 		slog.String("panic", fmt.Sprint(p)), slog.String("stack", string(debug.Stack())))
@@ -91,8 +93,16 @@ func (s *Server) recovered(rec *recorder, r *http.Request, p any) {
 		rec.Header().Set("Content-Type", "application/json")
 		rec.WriteHeader(http.StatusInternalServerError)
 		_, _ = io.WriteString(rec, `{"errors":[{"code":"UNKNOWN","message":"`+msg+`"}]}`)
-	case r.URL.Path == "/" && r.Method == http.MethodPost:
+	case route == routeECR:
 		writeAWSError(rec, http.StatusInternalServerError, "ServerException", msg)
+	case route == routeIAM:
+		// The Query protocol (IAM, STS) answers errors in XML, as iamapi
+		// does; a request id is made of XML-safe characters (validRequestID).
+		id, _ := requestIDFrom(r.Context())
+		rec.Header().Set("Content-Type", "text/xml")
+		rec.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(rec, xml.Header+`<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceFailure</Code><Message>`+
+			msg+`</Message></Error><RequestId>`+id+`</RequestId></ErrorResponse>`)
 	default:
 		http.Error(rec, msg, http.StatusInternalServerError)
 	}

@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"encoding/xml"
 	"errors"
 	"io"
 	"log/slog"
@@ -367,6 +368,28 @@ func TestRecovery(t *testing.T) {
 	}
 	if _, body := do(t, "GET", base+"/metrics", nil, nil); !strings.Contains(body, `route="base",status="500"`) {
 		t.Errorf("panic not counted as a 500")
+	}
+}
+
+// TestRecoveryQueryAPI: a panic under IAM/STS answers in the Query
+// protocol's XML error shape, not the JSON protocol's.
+func TestRecoveryQueryAPI(t *testing.T) {
+	s, _ := newServer(t, testConfig(t))
+	s.iam = http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })
+	base, _ := start(t, s)
+	resp, body := do(t, "POST", base+"/", strings.NewReader("Action=ListUsers&Version=2010-05-08"), http.Header{
+		"Content-Type": {"application/x-www-form-urlencoded"},
+		"X-Request-Id": {"req-1"},
+	})
+	want := xml.Header + `<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceFailure</Code><Message>internal server error</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`
+	if resp.StatusCode != 500 || body != want || resp.Header.Get("Content-Type") != "text/xml" {
+		t.Fatalf("got %d %q (%s), want 500 %q", resp.StatusCode, body, resp.Header.Get("Content-Type"), want)
+	}
+	var doc struct {
+		Error struct{ Code string }
+	}
+	if err := xml.Unmarshal([]byte(body), &doc); err != nil || doc.Error.Code != "ServiceFailure" {
+		t.Fatalf("unmarshal: %v, %+v", err, doc)
 	}
 }
 
