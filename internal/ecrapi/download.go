@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -42,14 +41,10 @@ func (s *Service) DownloadHandler() http.Handler {
 // NewDownloadHandler returns the DownloadHandler of the service NewHandler
 // builds from the same core and options (the same URLSigningKey).
 func NewDownloadHandler(core *registry.Registry, opts Options) (http.Handler, error) {
-	u, err := url.Parse(opts.PublicURL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("ecrapi: public URL %q is not an absolute URL", opts.PublicURL)
+	s, err := newService(core, opts)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	s := &Service{core: core, opts: opts, log: opts.Logger, host: u.Host}
 	return s.DownloadHandler(), nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/berth-registry/berth/internal/auth"
@@ -49,15 +48,11 @@ type Service struct {
 // NewHandler returns the http.Handler serving the ECR JSON API (POST / with
 // an ECR X-Amz-Target), authenticating requests with authn.
 func NewHandler(core *registry.Registry, opts Options, authn Authenticator) (http.Handler, error) {
-	u, err := url.Parse(opts.PublicURL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("ecrapi: public URL %q is not an absolute URL", opts.PublicURL)
+	s, err := newService(core, opts)
+	if err != nil {
+		return nil, err
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	s := &Service{core: core, opts: opts, log: opts.Logger, host: u.Host}
-	d := NewDispatcher(authn, opts.Logger)
+	d := NewDispatcher(authn, s.log)
 	s.registerRepositoryOps(d) // repositories.go
 	s.registerRegistryOps(d)   // registryops.go
 	s.registerImageOps(d)      // images.go
@@ -67,6 +62,18 @@ func NewHandler(core *registry.Registry, opts Options, authn Authenticator) (htt
 	s.registerTemplateOps(d)   // templateops.go
 	s.registerScanOps(d)       // scanops.go
 	return d, nil
+}
+
+// newService checks opts.PublicURL and fills in the defaults of opts.
+func newService(core *registry.Registry, opts Options) (*Service, error) {
+	u, err := url.Parse(opts.PublicURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("ecrapi: public URL %q is not an absolute URL", opts.PublicURL)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Service{core: core, opts: opts, log: opts.Logger, host: u.Host}, nil
 }
 
 // repositoryARN is a repository's ARN.
@@ -141,10 +148,3 @@ func str(p *string) string {
 	return *p
 }
 
-// trimScheme drops a URL's scheme for messages and hosts.
-func trimScheme(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		return u[i+3:]
-	}
-	return u
-}
