@@ -157,12 +157,13 @@ func (s *Service) describeImages(ctx context.Context, req *Request) (any, error)
 	for i := range images {
 		d := s.imageDetail(repo, &images[i])
 		setImageState(&d, states[images[i].Digest])
+		if !in.Filter.statusMatches(d.ImageStatus) {
+			continue // before the scan lookup, which the image would not need
+		}
 		if err := s.setImageScan(ctx, &d); err != nil { // scanops.go
 			return nil, coreError(err)
 		}
-		if in.Filter.statusMatches(d.ImageStatus) {
-			out.ImageDetails = append(out.ImageDetails, d)
-		}
+		out.ImageDetails = append(out.ImageDetails, d)
 	}
 	if next != "" {
 		out.NextToken = encodePageToken(next, "")
@@ -185,9 +186,9 @@ func (s *Service) describeImageIDs(ctx context.Context, repo string, in describe
 	out := &describeImagesOutput{ImageDetails: make([]imageDetail, 0, len(in.ImageIDs))}
 	seen := make(map[digest.Digest]bool, len(in.ImageIDs))
 	for _, id := range in.ImageIDs {
-		rid, fail := parseImageID(id)
-		if fail != nil {
-			return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'imageIds' failed to satisfy constraint: '%s'", fail.FailureReason)
+		rid, err := imageIDParam("imageIds", id)
+		if err != nil {
+			return nil, err
 		}
 		img, err := s.core.FindImage(ctx, repo, rid)
 		if registry.KindOf(err) == registry.KindManifestUnknown {
@@ -528,6 +529,16 @@ func parseImageID(id imageIdentifier) (registry.ImageID, *imageFailure) {
 	return rid, nil
 }
 
+// imageIDParam checks the image id a non-batch operation names in member,
+// failing with InvalidParameterException for a malformed one.
+func imageIDParam(member string, id imageIdentifier) (registry.ImageID, error) {
+	rid, fail := parseImageID(id)
+	if fail != nil {
+		return rid, Errorf(CodeInvalidParameter, "Invalid parameter at '%s' failed to satisfy constraint: '%s'", member, fail.FailureReason)
+	}
+	return rid, nil
+}
+
 // imageFailure turns a per-image core error into a batch failure. Errors that
 // concern the whole request (the repository is gone, a store failed) are
 // returned as errors instead.
@@ -781,24 +792,28 @@ func encodePageToken(last digest.Digest, tag string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(s))
 }
 
+// invalidNextToken is ECR's answer to a nextToken it did not issue.
+func invalidNextToken() *APIError {
+	return Errorf(CodeInvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'")
+}
+
 // decodePageToken reads a token made by encodePageToken; nil or empty means
 // the first page.
 func decodePageToken(token *string) (digest.Digest, string, error) {
 	if token == nil || *token == "" {
 		return "", "", nil
 	}
-	invalid := Errorf(CodeInvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'")
 	b, err := base64.RawURLEncoding.DecodeString(*token)
 	if err != nil {
-		return "", "", invalid
+		return "", "", invalidNextToken()
 	}
 	ds, tag, _ := strings.Cut(string(b), " ")
 	d, err := digest.Parse(ds)
 	if err != nil {
-		return "", "", invalid
+		return "", "", invalidNextToken()
 	}
 	if tag != "" && registry.ValidateTag(tag) != nil {
-		return "", "", invalid
+		return "", "", invalidNextToken()
 	}
 	return d, tag, nil
 }

@@ -171,10 +171,7 @@ func (s *Service) completeLayerUpload(ctx context.Context, req *Request) (any, e
 	if st.Offset == 0 {
 		return nil, Errorf("EmptyUploadException", "The layer upload with id '%s' does not contain any layer parts", id)
 	}
-	if len(in.LayerDigests) == 0 { // the model requires at least one
-		return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'layerDigests' failed to satisfy constraint: 'Member must have length greater than or equal to 1'")
-	}
-	raw := in.LayerDigests[0]
+	raw := in.LayerDigests[0] // the validator has enforced the model's minimum of one
 	dgst, err := registry.ParseDigest(raw)
 	if err != nil {
 		return nil, Errorf("InvalidLayerException", "The layer digest %s does not match the digest calculated for the uploaded layer", raw)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
 
@@ -255,7 +256,7 @@ func previewForImages(results []lifecycle.PreviewResult, ids []imageIdentifier) 
 	var out []lifecycle.PreviewResult
 	for _, r := range results {
 		for _, id := range ids {
-			if id.ImageDigest == r.ImageDigest.String() || id.ImageTag != "" && containsString(r.ImageTags, id.ImageTag) {
+			if id.ImageDigest == r.ImageDigest.String() || id.ImageTag != "" && slices.Contains(r.ImageTags, id.ImageTag) {
 				out = append(out, r)
 				break
 			}
@@ -264,36 +265,26 @@ func previewForImages(results []lifecycle.PreviewResult, ids []imageIdentifier) 
 	return out
 }
 
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // previewStart returns the index a page token continues at: after the
 // digest it names.
 func previewStart(results []lifecycle.PreviewResult, token *string) (int, error) {
 	if token == nil || *token == "" {
 		return 0, nil
 	}
-	invalid := Errorf(CodeInvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'")
 	b, err := base64.RawURLEncoding.DecodeString(*token)
 	if err != nil {
-		return 0, invalid
+		return 0, invalidNextToken()
 	}
 	d, err := digest.Parse(string(b))
 	if err != nil {
-		return 0, invalid
+		return 0, invalidNextToken()
 	}
 	for i, r := range results {
 		if r.ImageDigest == d {
 			return i + 1, nil
 		}
 	}
-	return 0, invalid
+	return 0, invalidNextToken()
 }
 
 // ---- storage class ----
@@ -320,9 +311,9 @@ func (s *Service) updateImageStorageClass(ctx context.Context, req *Request) (an
 	if err := s.checkRegistryID(in.RegistryID); err != nil {
 		return nil, err
 	}
-	rid, fail := parseImageID(in.ImageID)
-	if fail != nil {
-		return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'imageId' failed to satisfy constraint: '%s'", fail.FailureReason)
+	rid, err := imageIDParam("imageId", in.ImageID)
+	if err != nil {
+		return nil, err
 	}
 	img, st, err := s.core.UpdateImageStorageClass(ctx, in.RepositoryName, rid, in.TargetStorageClass)
 	if registry.KindOf(err) == registry.KindManifestUnknown {
@@ -389,7 +380,7 @@ func (s *Service) listPullTimeUpdateExclusions(ctx context.Context, req *Request
 	if in.NextToken != nil && *in.NextToken != "" {
 		b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
 		if err != nil {
-			return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'")
+			return nil, invalidNextToken()
 		}
 		after = string(b)
 	}

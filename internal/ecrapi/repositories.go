@@ -251,7 +251,7 @@ func decodeRepoToken(tok string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	name, ok := strings.CutPrefix(string(b), repoTokenPrefix)
 	if err != nil || !ok || name == "" {
-		return "", Errorf("InvalidParameterException", "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'")
+		return "", invalidNextToken()
 	}
 	return name, nil
 }

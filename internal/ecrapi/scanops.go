@@ -77,9 +77,9 @@ func (s *Service) startImageScan(ctx context.Context, req *Request) (any, error)
 	if err := s.checkRegistryID(in.RegistryID); err != nil {
 		return nil, err
 	}
-	rid, fail := parseImageID(in.ImageID)
-	if fail != nil {
-		return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'imageId' failed to satisfy constraint: '%s'", fail.FailureReason)
+	rid, err := imageIDParam("imageId", in.ImageID)
+	if err != nil {
+		return nil, err
 	}
 	img, err := s.core.StartImageScan(ctx, in.RepositoryName, rid, s.scanQuota())
 	if registry.KindOf(err) == registry.KindManifestUnknown && !errors.Is(err, registry.ErrScanNotFound) {
@@ -175,15 +175,12 @@ func (s *Service) describeImageScanFindings(ctx context.Context, req *Request) (
 	if err := s.checkRegistryID(in.RegistryID); err != nil {
 		return nil, err
 	}
-	rid, fail := parseImageID(in.ImageID)
-	if fail != nil {
-		return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'imageId' failed to satisfy constraint: '%s'", fail.FailureReason)
+	rid, err := imageIDParam("imageId", in.ImageID)
+	if err != nil {
+		return nil, err
 	}
 	limit := 100
-	if in.MaxResults != nil {
-		if *in.MaxResults < 1 || *in.MaxResults > 1000 {
-			return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have value between 1 and 1000'")
-		}
+	if in.MaxResults != nil { // the validator has enforced the model's 1..1000
 		limit = int(*in.MaxResults)
 	}
 	offset := 0
@@ -191,7 +188,7 @@ func (s *Service) describeImageScanFindings(ctx context.Context, req *Request) (
 		b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
 		n, perr := strconv.Atoi(string(b))
 		if err != nil || perr != nil || n < 0 {
-			return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'")
+			return nil, invalidNextToken()
 		}
 		offset = n
 	}
@@ -368,9 +365,6 @@ func (s *Service) batchGetRepositoryScanningConfiguration(ctx context.Context, r
 	var in batchGetRepositoryScanningConfigurationInput
 	if err := req.Decode(&in); err != nil {
 		return nil, err
-	}
-	if len(in.RepositoryNames) < 1 || len(in.RepositoryNames) > 25 {
-		return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'repositoryNames' failed to satisfy constraint: 'Member must have length between 1 and 25'")
 	}
 	out := batchGetRepositoryScanningConfigurationOutput{
 		ScanningConfigurations: []repositoryScanningConfigurationJSON{}, Failures: []repositoryScanningFailureJSON{},

@@ -230,7 +230,7 @@ func (s *Service) describeTemplates(ctx context.Context, req *Request) (any, err
 		b, err := base64.RawURLEncoding.DecodeString(*in.NextToken)
 		p, ok := strings.CutPrefix(string(b), templateTokenPrefix)
 		if err != nil || !ok || p == "" {
-			return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'")
+			return nil, invalidNextToken()
 		}
 		after = p
 	}
