@@ -277,14 +277,12 @@ func (t *LoginTokens) now() time.Time {
 }
 
 func errInvalidLoginToken() *Error {
-	return &Error{Reason: ReasonInvalidLoginToken, Code: wireErrors[ReasonInvalidLoginToken].jsonCode,
-		Status: http.StatusUnauthorized, Message: "Your authorization token is invalid."}
+	return newError(ProtocolJSON, ReasonInvalidLoginToken, "Your authorization token is invalid.")
 }
 
 func errExpiredLoginToken() *Error {
 	// ECR's wording for expired and revoked tokens alike.
-	return &Error{Reason: ReasonInvalidLoginToken, Code: wireErrors[ReasonInvalidLoginToken].jsonCode,
-		Status: http.StatusUnauthorized, Message: "Your authorization token has expired. Reauthenticate and try again."}
+	return newError(ProtocolJSON, ReasonInvalidLoginToken, "Your authorization token has expired. Reauthenticate and try again.")
 }
 
 // ParseBasicAuth returns the credentials of an HTTP Basic Authorization

@@ -119,7 +119,7 @@ func TestLoginTokenRejections(t *testing.T) {
 				return
 			}
 			var ae *Error
-			if !errors.As(err, &ae) || ae.Reason != ReasonInvalidLoginToken || ae.Status != 401 {
+			if !errors.As(err, &ae) || ae.Reason != ReasonInvalidLoginToken || ae.Status != 401 || ae.Code != "InvalidLoginToken" {
 				t.Fatalf("err = %v, want a 401 login token error", err)
 			}
 			if !strings.Contains(ae.Message, c.wantMsg) {
