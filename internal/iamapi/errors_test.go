@@ -65,6 +65,29 @@ func TestWriteErrorKinds(t *testing.T) {
 	}
 }
 
+// TestWriteResultEncodeFailure: a result that cannot be encoded is sent as
+// the internal failure writeError sends, never as a half-written document.
+func TestWriteResultEncodeFailure(t *testing.T) {
+	h := &Handler{log: slogDiscard()}
+	w := httptest.NewRecorder()
+	h.writeResult(w, httptest.NewRequest("POST", "/", nil), IAMNamespace, "ListUsers", make(chan int), "req-1")
+	body := w.Body.String()
+	if w.Code != http.StatusInternalServerError || w.Header().Get("Content-Type") != "text/xml" {
+		t.Fatalf("%d %q %s", w.Code, w.Header().Get("Content-Type"), body)
+	}
+	for _, want := range []string{
+		`<ErrorResponse xmlns="` + IAMNamespace + `"><Error><Type>Receiver</Type><Code>ServiceFailure</Code>`,
+		`<RequestId>req-1</RequestId></ErrorResponse>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("body %s\ndoes not contain %s", body, want)
+		}
+	}
+	if strings.Contains(body, "ListUsersResponse") || strings.Contains(body, "chan") {
+		t.Fatalf("partial result or internal detail sent: %s", body)
+	}
+}
+
 func TestRootOnly(t *testing.T) {
 	root := &auth.Principal{ARN: "arn:aws:iam::123456789012:root", IsRoot: true}
 	user := &auth.Principal{ARN: "arn:aws:iam::123456789012:user/alice", UserName: "alice"}

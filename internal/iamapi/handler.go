@@ -181,7 +181,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ns, reqID, err)
 		return
 	}
-	writeResult(w, ns, req.action, out, reqID)
+	h.writeResult(w, r, ns, req.action, out, reqID)
 }
 
 func (h *Handler) serve(r *http.Request, reqID string) (*request, any, error) {
@@ -296,15 +296,15 @@ type responseMetadata struct {
 
 // writeResult sends <ActionResponse><ActionResult>out</ActionResult>
 // <ResponseMetadata/></ActionResponse>; a nil out omits the Result element.
-func writeResult(w http.ResponseWriter, ns, action string, out any, reqID string) {
+// A result that cannot be encoded is an internal failure (writeError).
+func (h *Handler) writeResult(w http.ResponseWriter, r *http.Request, ns, action string, out any, reqID string) {
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
 	fmt.Fprintf(&b, `<%sResponse xmlns="%s">`, action, ns)
 	if out != nil {
 		enc := xml.NewEncoder(&b)
 		if err := enc.EncodeElement(out, xml.StartElement{Name: xml.Name{Local: action + "Result"}}); err != nil {
-			writeXML(w, http.StatusInternalServerError, errorResponse{XMLNS: ns, RequestID: reqID,
-				Error: xmlError{Type: "Receiver", Code: "ServiceFailure", Message: "An internal error occurred."}})
+			h.writeError(w, r, ns, reqID, fmt.Errorf("iamapi: encode %s result: %w", action, err))
 			return
 		}
 	}
