@@ -347,11 +347,7 @@ func (h *Handler) getUserPolicy(ctx context.Context, req *request) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	doc, err := h.id.GetUserPolicy(ctx, user, name)
-	if err != nil {
-		return nil, err
-	}
-	u, err := h.id.GetUser(ctx, user)
+	u, doc, err := h.id.GetUserPolicy(ctx, user, name)
 	if err != nil {
 		return nil, err
 	}

@@ -325,6 +325,14 @@ func TestUserPolicies(t *testing.T) {
 	if *got.UserName != "alice" || *got.PolicyName != "ecr-all" {
 		t.Fatalf("GetUserPolicy = %+v", got)
 	}
+	// User names are case-insensitive; the response names the user as stored.
+	got, err = e.IAM.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String("ALICE"), PolicyName: aws.String("ecr-all")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got.UserName != "alice" {
+		t.Fatalf("GetUserPolicy(ALICE).UserName = %q, want alice", *got.UserName)
+	}
 	mustDo(t)(e.IAM.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: user, PolicyName: aws.String("a-read"), PolicyDocument: aws.String(readRepoPolicy)}))
 	names, err := e.IAM.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: user})
 	if err != nil {
@@ -398,6 +406,10 @@ func TestManagedPolicies(t *testing.T) {
 	mustDo(t)(e.IAM.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: user, PolicyArn: aws.String(policy.ManagedPolicyARN("AmazonEC2ContainerRegistryPowerUser"))}))
 	_, err = e.IAM.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: user, PolicyArn: aws.String(policy.ManagedPolicyARN("AmazonEC2ContainerRegistryPowerUser"))})
 	wantAPIError(t, err, "NoSuchEntity", "was not found")
+	_, err = e.IAM.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: user, PolicyArn: aws.String("not-an-arn-at-all-really")})
+	wantAPIError(t, err, "InvalidInput", "ARN not-an-arn-at-all-really is not valid.")
+	_, err = e.IAM.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("nobody"), PolicyArn: aws.String(policy.ManagedPolicyARN("AmazonEC2ContainerRegistryReadOnly"))})
+	wantAPIError(t, err, "NoSuchEntity", "The user with name nobody cannot be found.")
 }
 
 func TestGroups(t *testing.T) {
@@ -622,6 +634,22 @@ func TestWireFormat(t *testing.T) {
 		{"empty list", "iam", url.Values{"Action": {"ListUsers"}, "Version": {"2010-05-08"}}, 200,
 			[]string{`<ListUsersResult><Users></Users><IsTruncated>false</IsTruncated></ListUsersResult>`}},
 		{"bad max items", "iam", url.Values{"Action": {"ListUsers"}, "Version": {"2010-05-08"}, "MaxItems": {"0"}}, 400, []string{`<Code>ValidationError</Code>`}},
+		{"bad path prefix", "iam", url.Values{"Action": {"ListUsers"}, "Version": {"2010-05-08"}, "PathPrefix": {"eng/"}}, 400,
+			[]string{`<Type>Sender</Type><Code>ValidationError</Code><Message>1 validation error detected: Value &#39;eng/&#39; at &#39;pathPrefix&#39; failed to satisfy constraint`}},
+		{"root key needs a user name", "iam", url.Values{"Action": {"CreateAccessKey"}, "Version": {"2010-05-08"}}, 400,
+			[]string{`<Code>ValidationError</Code><Message>Must specify userName when calling with non-User credentials</Message>`}},
+		{"missing key status", "iam", url.Values{"Action": {"UpdateAccessKey"}, "Version": {"2010-05-08"}, "UserName": {"wire"}, "AccessKeyId": {"AKIAAAAAAAAAAAAAAAAA"}}, 400,
+			[]string{`<Code>ValidationError</Code><Message>1 validation error detected: Value null at &#39;status&#39; failed to satisfy constraint: Member must not be null</Message>`}},
+		{"bad key status", "iam", url.Values{"Action": {"UpdateAccessKey"}, "Version": {"2010-05-08"}, "UserName": {"wire"}, "AccessKeyId": {"AKIAAAAAAAAAAAAAAAAA"}, "Status": {"Enabled"}}, 400,
+			[]string{`<Code>ValidationError</Code><Message>1 validation error detected: Value &#39;Enabled&#39; at &#39;status&#39; failed to satisfy constraint: Member must satisfy enum value set`}},
+		{"missing policy document", "iam", url.Values{"Action": {"PutUserPolicy"}, "Version": {"2010-05-08"}, "UserName": {"wire"}, "PolicyName": {"p"}}, 400,
+			[]string{`<Code>ValidationError</Code><Message>1 validation error detected: Value null at &#39;policyDocument&#39; failed to satisfy constraint: Member must not be null</Message>`}},
+		{"missing policy arn", "iam", url.Values{"Action": {"DetachUserPolicy"}, "Version": {"2010-05-08"}, "UserName": {"wire"}}, 400,
+			[]string{`<Code>ValidationError</Code><Message>1 validation error detected: Value null at &#39;policyArn&#39; failed to satisfy constraint: Member must not be null</Message>`}},
+		{"missing member", "iam", url.Values{"Action": {"AddUserToGroup"}, "Version": {"2010-05-08"}, "GroupName": {"g"}}, 400,
+			[]string{`<Code>ValidationError</Code><Message>1 validation error detected: Value null at &#39;userName&#39; failed to satisfy constraint: Member must not be null</Message>`}},
+		{"no such group", "iam", url.Values{"Action": {"GetGroup"}, "Version": {"2010-05-08"}, "GroupName": {"nogroup"}}, 404,
+			[]string{`<Code>NoSuchEntity</Code><Message>The group with name nogroup cannot be found.</Message>`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -520,19 +520,21 @@ func (id *Identity) putInline(ctx context.Context, kind meta.IAMPolicyOwner, own
 	})
 }
 
-// GetUserPolicy returns an inline user policy's document.
-func (id *Identity) GetUserPolicy(ctx context.Context, user, name string) (string, error) {
-	if _, err := id.GetUser(ctx, user); err != nil {
-		return "", err
+// GetUserPolicy returns an inline user policy's document and the user that
+// holds it (whose Name is the user name as stored, which the API reports).
+func (id *Identity) GetUserPolicy(ctx context.Context, user, name string) (*User, string, error) {
+	u, err := id.GetUser(ctx, user)
+	if err != nil {
+		return nil, "", err
 	}
 	if err := validatePolicyName(name); err != nil {
-		return "", err
+		return nil, "", err
 	}
 	p, err := id.store.GetIAMInlinePolicy(ctx, meta.IAMOwnerUser, user, name)
 	if err != nil {
-		return "", storeErr(err, noSuchInline(meta.IAMOwnerUser, name), "get user policy")
+		return nil, "", storeErr(err, noSuchInline(meta.IAMOwnerUser, name), "get user policy")
 	}
-	return p.Document, nil
+	return u, p.Document, nil
 }
 
 // DeleteUserPolicy deletes an inline user policy.
@@ -591,12 +593,23 @@ type ManagedPolicy struct {
 	Name, ARN, Document string
 }
 
+// checkPolicyARN checks a PolicyArn parameter's shape.
+func checkPolicyARN(arn string) error {
+	if !strings.HasPrefix(arn, "arn:") || len(arn) < 20 || len(arn) > 2048 {
+		return iamErr(CodeInvalidInput, "ARN %s is not valid.", arn)
+	}
+	return nil
+}
+
+// managedPolicyName is the name an attached managed policy's ARN ends with.
+func managedPolicyName(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+
 // managedPolicy resolves an AWS managed ECR policy ARN.
 func managedPolicy(arn string) (ManagedPolicy, error) {
-	if !strings.HasPrefix(arn, "arn:") || len(arn) < 20 || len(arn) > 2048 {
-		return ManagedPolicy{}, iamErr(CodeInvalidInput, "ARN %s is not valid.", arn)
+	if err := checkPolicyARN(arn); err != nil {
+		return ManagedPolicy{}, err
 	}
-	name, ok := strings.CutPrefix(arn, "arn:aws:iam::aws:policy/")
+	name, ok := strings.CutPrefix(arn, policy.ManagedPolicyARN(""))
 	if doc, found := policy.ManagedPolicies[name]; ok && found {
 		return ManagedPolicy{Name: name, ARN: arn, Document: doc}, nil
 	}
@@ -622,8 +635,8 @@ func (id *Identity) DetachUserPolicy(ctx context.Context, user, arn string) erro
 	if _, err := id.GetUser(ctx, user); err != nil {
 		return err
 	}
-	if !strings.HasPrefix(arn, "arn:") || len(arn) < 20 || len(arn) > 2048 {
-		return iamErr(CodeInvalidInput, "ARN %s is not valid.", arn)
+	if err := checkPolicyARN(arn); err != nil {
+		return err
 	}
 	if err := id.store.DetachIAMUserPolicy(ctx, user, arn); err != nil {
 		return storeErr(err, iamErr(CodeNoSuchEntity, "Policy %s was not found.", arn), "detach user policy")
@@ -642,7 +655,7 @@ func (id *Identity) ListAttachedUserPolicies(ctx context.Context, user string) (
 	}
 	out := make([]ManagedPolicy, 0, len(arns))
 	for _, arn := range arns {
-		name := arn[strings.LastIndexByte(arn, '/')+1:]
+		name := managedPolicyName(arn)
 		out = append(out, ManagedPolicy{Name: name, ARN: arn, Document: policy.ManagedPolicies[name]})
 	}
 	return out, nil
@@ -738,18 +751,6 @@ func (id *Identity) checkGroupAndUser(ctx context.Context, group, user string) e
 	return err
 }
 
-// CallerUser returns the IAM user behind principal p, or nil for root.
-func (id *Identity) CallerUser(ctx context.Context, p *auth.Principal) (*User, error) {
-	if p == nil || p.IsRoot {
-		return nil, nil
-	}
-	u, err := id.store.GetIAMUser(ctx, p.UserName)
-	if err != nil {
-		return nil, storeErr(err, noSuchUser(p.UserName), "get caller")
-	}
-	return id.user(u), nil
-}
-
 // PoliciesFor returns the identity policy documents that apply to p: the
 // user's inline policies, its groups' inline policies and the documents of
 // its attached managed policies. The root has none (root is not subject to
@@ -785,7 +786,7 @@ func (id *Identity) PoliciesFor(ctx context.Context, p *auth.Principal) ([]strin
 		return nil, fmt.Errorf("identity: policies of %s: %w", p.ARN, err)
 	}
 	for _, arn := range arns {
-		if doc, ok := policy.ManagedPolicies[arn[strings.LastIndexByte(arn, '/')+1:]]; ok {
+		if doc, ok := policy.ManagedPolicies[managedPolicyName(arn)]; ok {
 			docs = append(docs, doc)
 		}
 	}
