@@ -139,9 +139,15 @@ func RootOnly(_ context.Context, p *auth.Principal, action, resource string) err
 
 // AccessDenied is IAM's AccessDenied error for p.
 func AccessDenied(p *auth.Principal, action, resource string) *Error {
-	return newError("AccessDenied", fmt.Sprintf(
-		"User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
-		p.ARN, action, resource, action))
+	return Denied(p, action, resource, "because no identity-based policy allows the "+action+" action")
+}
+
+// Denied is IAM's AccessDenied with the policy engine's explanation of the
+// denial (policy.Decision.Explanation), e.g. "with an explicit deny in an
+// identity-based policy".
+func Denied(p *auth.Principal, action, resource, explanation string) *Error {
+	return newError("AccessDenied", fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s %s",
+		p.ARN, action, resource, explanation))
 }
 
 // request is one decoded call.

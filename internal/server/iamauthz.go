@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/berth-registry/berth/internal/auth"
@@ -35,7 +36,12 @@ func iamAuthorize(az *authz.Authorizer) iamapi.AuthorizeFunc {
 			return nil
 		}
 		err := az.Authorize(ctx, authz.Check{Principal: p, Action: action, Resource: resource})
-		if authz.IsDenied(err) {
+		var d *authz.DeniedError
+		if errors.As(err, &d) {
+			// The decision says why (no allow, or an explicit deny), as IAM does.
+			if ex := d.Decision.Explanation(action); ex != "" {
+				return iamapi.Denied(p, action, resource, ex)
+			}
 			return iamapi.AccessDenied(p, action, resource)
 		}
 		return err

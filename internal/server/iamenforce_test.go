@@ -291,3 +291,23 @@ func TestIAMActionsFollowPolicies(t *testing.T) {
 		t.Errorf("message %q does not name the action", apiErr.ErrorMessage())
 	}
 }
+
+// An explicit Deny is reported with IAM's wording for it, not as a missing
+// Allow.
+func TestIAMExplicitDenyWording(t *testing.T) {
+	e := newEnforceEnv(t)
+	const allowButDeny = `{"Version":"2012-10-17","Statement":[` +
+		`{"Effect":"Allow","Action":"iam:*","Resource":"*"},` +
+		`{"Effect":"Deny","Action":"iam:CreateUser","Resource":"*"}]}`
+	akid, secret := e.user(t, "limited", nil, allowButDeny)
+	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(e.base),
+		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, "")})
+	_, err := iamc.CreateUser(t.Context(), &iam.CreateUserInput{UserName: aws.String("mallory")})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDenied" {
+		t.Fatalf("CreateUser under an explicit deny: %v, want AccessDenied", err)
+	}
+	if !strings.HasSuffix(apiErr.ErrorMessage(), "with an explicit deny in an identity-based policy") {
+		t.Errorf("message %q does not say explicit deny", apiErr.ErrorMessage())
+	}
+}
