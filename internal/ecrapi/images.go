@@ -616,16 +616,12 @@ func (s *Service) putImage(ctx context.Context, req *Request) (any, error) {
 			"Image with digest '%s' and tag '%s' already exists in the repository with name '%s' in registry with id '%s'",
 			res.Digest, orNull(tag), repo, s.opts.AccountID)
 	}
-	mediaType := str(in.ImageManifestMediaType)
-	if m, err := s.core.GetManifest(ctx, repo, res.Digest.String()); err == nil {
-		mediaType = m.MediaType // as the core resolved it
-	}
 	return &putImageOutput{Image: ecrImage{
 		RegistryID:             s.opts.AccountID,
 		RepositoryName:         repo,
 		ImageID:                imageIdentifier{ImageDigest: res.Digest.String(), ImageTag: tag},
 		ImageManifest:          in.ImageManifest,
-		ImageManifestMediaType: mediaType,
+		ImageManifestMediaType: res.MediaType, // as the core resolved it
 	}}, nil
 }
 

@@ -147,4 +147,3 @@ func str(p *string) string {
 	}
 	return *p
 }
-

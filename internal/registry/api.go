@@ -31,6 +31,9 @@ type PutManifestResult struct {
 	Subject digest.Digest
 	// Changed is false when the manifest and every tag were already in place.
 	Changed bool
+	// MediaType is the manifest's media type as stored (the first push of
+	// these bytes decided it).
+	MediaType string
 }
 
 // Referrers lists the descriptors of manifests whose subject is a given digest.

@@ -128,8 +128,9 @@ func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType
 		PushedAt:     now,
 	}
 	changed := false
+	mediaType := m.MediaType
 	err = r.meta.InTx(ctx, func(q meta.Queries) error {
-		changed = false
+		changed, mediaType = false, m.MediaType
 		mr, err := r.repositoryForPush(ctx, q, repo)
 		if err != nil {
 			return err
@@ -143,7 +144,9 @@ func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType
 			return err
 		}
 		m.ImageSize = size
-		switch _, err := q.GetManifest(ctx, repo, dgst); {
+		switch cur, err := q.GetManifest(ctx, repo, dgst); {
+		case err == nil:
+			mediaType = cur.MediaType
 		case errors.Is(err, meta.ErrNotFound):
 			changed = true
 			if err := q.PutManifest(ctx, m, refs); err != nil {
@@ -177,7 +180,7 @@ func (r *Registry) PutManifest(ctx context.Context, repo, reference, contentType
 		return PutManifestResult{}, err
 	}
 	r.cache.forgetTags(repo, tags...)
-	return PutManifestResult{Digest: dgst, Subject: p.Subject, Changed: changed}, nil
+	return PutManifestResult{Digest: dgst, Subject: p.Subject, Changed: changed, MediaType: mediaType}, nil
 }
 
 // checkReferences confirms, inside the push's transaction, that everything

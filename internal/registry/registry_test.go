@@ -434,3 +434,22 @@ func TestConcurrentAppendIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// PutManifest reports the media type as stored, on the first push and when
+// the same bytes are pushed again under another tag.
+func TestPutManifestReportsStoredMediaType(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newCore(t, true)
+	cfg, layer := []byte(`{"seed":"mt"}`), []byte("layer-mt")
+	cd, ld := pushBlob(t, r, "team/app", cfg), pushBlob(t, r, "team/app", layer)
+	content := imageManifest(cd, ld, len(cfg), len(layer))
+	for _, tag := range []string{"v1", "v2"} {
+		res, err := r.PutManifest(ctx, "team/app", tag, registry.MediaTypeOCIManifest, content, nil)
+		if err != nil {
+			t.Fatalf("PutManifest %s: %v", tag, err)
+		}
+		if res.MediaType != registry.MediaTypeOCIManifest {
+			t.Fatalf("PutManifest %s: media type %q, want %q", tag, res.MediaType, registry.MediaTypeOCIManifest)
+		}
+	}
+}
