@@ -101,7 +101,7 @@ const suspectWindow = 5 * time.Second
 // string), applies pending migrations and returns the store. The schema lives
 // in the connection's search_path (e.g. ?search_path=berth in the DSN).
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	ms, err := loadMigrations(migrationFS)
+	ms, err := meta.LoadMigrations(migrationFS)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -150,7 +150,7 @@ func setParam(c *pgxpool.Config, key, value string) {
 	c.ConnConfig.RuntimeParams[key] = value
 }
 
-func (s *Store) init(ctx context.Context, ms []migration) error {
+func (s *Store) init(ctx context.Context, ms []meta.Migration) error {
 	start := time.Now()
 	if err := migrate(ctx, s.w, ms); err != nil {
 		return err

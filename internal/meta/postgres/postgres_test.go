@@ -200,7 +200,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	ms, err := loadMigrations(migrationFS)
+	ms, err := meta.LoadMigrations(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,8 +209,8 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 		t.Fatalf("schema_migrations = %q, want %d rows", got, len(ms))
 	}
 	for i, m := range ms {
-		if !strings.HasPrefix(got[i], fmt.Sprint(m.version, " ", m.name, " ")) {
-			t.Fatalf("schema_migrations[%d] = %q, want version %d %s", i, got[i], m.version, m.name)
+		if !strings.HasPrefix(got[i], fmt.Sprint(m.Version, " ", m.Name, " ")) {
+			t.Fatalf("schema_migrations[%d] = %q, want version %d %s", i, got[i], m.Version, m.Name)
 		}
 	}
 	// Every node works on the one schema.
@@ -621,13 +621,13 @@ func TestMigrationsMatchSQLite(t *testing.T) {
 	for _, e := range entries {
 		want = append(want, e.Name())
 	}
-	ms, err := loadMigrations(migrationFS)
+	ms, err := meta.LoadMigrations(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, m := range ms {
-		got = append(got, m.name)
+		got = append(got, m.Name)
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("postgres migrations %q, sqlite migrations %q", got, want)

@@ -50,7 +50,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: resolve %s: %w", path, err)
 	}
-	ms, err := loadMigrations(migrationFS)
+	ms, err := meta.LoadMigrations(migrationFS)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -81,7 +81,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) init(ctx context.Context, abs string, ms []migration) error {
+func (s *Store) init(ctx context.Context, abs string, ms []meta.Migration) error {
 	if err := checkPragmas(ctx, s.w); err != nil {
 		return err
 	}
