@@ -28,6 +28,8 @@ func testIAM(t *testing.T, s meta.Store) {
 	}
 	_, err = s.GetIAMUser(ctx, "nobody")
 	wantErr(t, err, meta.ErrNotFound)
+	_, err = s.GetIAMUserByID(ctx, "AIDANOBODY")
+	wantErr(t, err, meta.ErrNotFound)
 
 	names := func(us []meta.IAMUser) []string {
 		var out []string
