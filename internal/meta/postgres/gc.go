@@ -203,22 +203,14 @@ func (q querier) GetCreationTemplate(ctx context.Context, prefix string) (*meta.
 }
 
 func (q querier) UpdateCreationTemplate(ctx context.Context, t *meta.CreationTemplate) error {
-	n, err := q.exec(ctx, sqlUpdateTemplate, t.Prefix, templateDoc(t.Document), nanos(t.UpdatedAt))
-	if err == nil && n == 0 {
-		err = meta.ErrNotFound
-	}
-	if err != nil {
+	if err := q.execOne(ctx, sqlUpdateTemplate, t.Prefix, templateDoc(t.Document), nanos(t.UpdatedAt)); err != nil {
 		return fmt.Errorf("update creation template %s: %w", t.Prefix, err)
 	}
 	return nil
 }
 
 func (q querier) DeleteCreationTemplate(ctx context.Context, prefix string) error {
-	n, err := q.exec(ctx, sqlDeleteTemplate, prefix)
-	if err == nil && n == 0 {
-		err = meta.ErrNotFound
-	}
-	if err != nil {
+	if err := q.execOne(ctx, sqlDeleteTemplate, prefix); err != nil {
 		return fmt.Errorf("delete creation template %s: %w", prefix, err)
 	}
 	return nil

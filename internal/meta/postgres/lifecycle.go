@@ -50,33 +50,6 @@ const (
 		WHERE principal_arn > $1 ORDER BY principal_arn LIMIT $2`
 )
 
-func nullNanos(t *time.Time) *int64 {
-	if t == nil {
-		return nil
-	}
-	n := nanos(*t)
-	return &n
-}
-
-func fromNullNanos(n *int64) *time.Time {
-	if n == nil {
-		return nil
-	}
-	t := fromNanos(*n)
-	return &t
-}
-
-func (q querier) lcExecOne(ctx context.Context, what, query string, args ...any) error {
-	n, err := q.exec(ctx, query, args...)
-	if err == nil && n == 0 {
-		err = meta.ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return nil
-}
-
 // PutLifecyclePolicy implements meta.LifecycleQueries.
 func (q querier) PutLifecyclePolicy(ctx context.Context, p *meta.LifecyclePolicy) error {
 	if _, err := q.exec(ctx, sqlPutLifecyclePolicy, p.Repository, p.Text, nanos(p.UpdatedAt)); err != nil {
@@ -108,12 +81,18 @@ func (q querier) GetLifecyclePolicy(ctx context.Context, repo string) (*meta.Lif
 
 // DeleteLifecyclePolicy implements meta.LifecycleQueries.
 func (q querier) DeleteLifecyclePolicy(ctx context.Context, repo string) error {
-	return q.lcExecOne(ctx, "delete lifecycle policy of "+repo, sqlDeleteLifecyclePolicy, repo)
+	if err := q.execOne(ctx, sqlDeleteLifecyclePolicy, repo); err != nil {
+		return fmt.Errorf("delete lifecycle policy of %s: %w", repo, err)
+	}
+	return nil
 }
 
 // SetLifecycleEvaluated implements meta.LifecycleQueries.
 func (q querier) SetLifecycleEvaluated(ctx context.Context, repo string, at time.Time) error {
-	return q.lcExecOne(ctx, "set lifecycle evaluation time of "+repo, sqlSetLifecycleEvaluated, repo, nanos(at))
+	if err := q.execOne(ctx, sqlSetLifecycleEvaluated, repo, nanos(at)); err != nil {
+		return fmt.Errorf("set lifecycle evaluation time of %s: %w", repo, err)
+	}
+	return nil
 }
 
 // ListLifecyclePolicies implements meta.LifecycleQueries.
@@ -140,8 +119,11 @@ func (q querier) StartLifecyclePreview(ctx context.Context, p *meta.LifecyclePre
 
 // FinishLifecyclePreview implements meta.LifecycleQueries.
 func (q querier) FinishLifecyclePreview(ctx context.Context, p *meta.LifecyclePreview) error {
-	return q.lcExecOne(ctx, "finish lifecycle preview of "+p.Repository, sqlFinishLifecyclePreview,
-		p.Repository, nanos(p.StartedAt), p.Status, p.Results, nanos(p.UpdatedAt))
+	if err := q.execOne(ctx, sqlFinishLifecyclePreview,
+		p.Repository, nanos(p.StartedAt), p.Status, p.Results, nanos(p.UpdatedAt)); err != nil {
+		return fmt.Errorf("finish lifecycle preview of %s: %w", p.Repository, err)
+	}
+	return nil
 }
 
 // GetLifecyclePreview implements meta.LifecycleQueries.
@@ -222,7 +204,10 @@ func (q querier) CreatePullTimeExclusion(ctx context.Context, e *meta.PullTimeEx
 
 // DeletePullTimeExclusion implements meta.LifecycleQueries.
 func (q querier) DeletePullTimeExclusion(ctx context.Context, principalARN string) error {
-	return q.lcExecOne(ctx, "delete pull-time exclusion "+principalARN, sqlDeletePullTimeExclusion, principalARN)
+	if err := q.execOne(ctx, sqlDeletePullTimeExclusion, principalARN); err != nil {
+		return fmt.Errorf("delete pull-time exclusion %s: %w", principalARN, err)
+	}
+	return nil
 }
 
 func scanExclusion(row pgx.Row) (*meta.PullTimeExclusion, error) {

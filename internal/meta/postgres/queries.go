@@ -181,6 +181,23 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
+// nullNanos and fromNullNanos store a nil time as NULL.
+func nullNanos(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	n := nanos(*t)
+	return &n
+}
+
+func fromNullNanos(n *int64) *time.Time {
+	if n == nil {
+		return nil
+	}
+	t := fromNanos(*n)
+	return &t
+}
+
 func nullString(s string) *string {
 	if s == "" {
 		return nil
@@ -358,15 +375,10 @@ func (q querier) putManifest(ctx context.Context, m *meta.Manifest, refs meta.Re
 		s := string(b)
 		annotations = &s
 	}
-	var pulled *int64
-	if m.LastPulledAt != nil {
-		n := nanos(*m.LastPulledAt)
-		pulled = &n
-	}
 	var inserted int64
 	err := q.db.QueryRow(ctx, sqlPutManifest, m.Repository, string(m.Digest), m.MediaType, m.Content,
 		m.ArtifactType, nullString(string(m.Subject)), nullString(string(m.ConfigDigest)), annotations,
-		m.ImageSize, nanos(m.PushedAt), pulled, digestStrings(refs.Blobs), digestStrings(refs.Manifests),
+		m.ImageSize, nanos(m.PushedAt), nullNanos(m.LastPulledAt), digestStrings(refs.Blobs), digestStrings(refs.Manifests),
 	).Scan(&inserted)
 	if err != nil {
 		return classify(err)
@@ -390,10 +402,7 @@ func scanManifest(s pgx.Row) (*meta.Manifest, error) {
 	m.Subject = digest.Digest(derefString(subject))
 	m.ConfigDigest = digest.Digest(derefString(config))
 	m.PushedAt = fromNanos(pushed)
-	if pulled != nil {
-		t := fromNanos(*pulled)
-		m.LastPulledAt = &t
-	}
+	m.LastPulledAt = fromNullNanos(pulled)
 	if annot != nil && *annot != "" {
 		if err := json.Unmarshal([]byte(*annot), &m.Annotations); err != nil {
 			return nil, fmt.Errorf("decode annotations: %w", err)

@@ -35,7 +35,7 @@ func blobRepositories(ctx context.Context, db interface {
 
 func (q *querier) BlobRepositories(ctx context.Context, dgst digest.Digest, limit int) ([]string, error) {
 	if q.tx == nil {
-		return nil, errGCNoConn
+		return nil, errNoConn
 	}
 	return blobRepositories(ctx, q.tx, dgst, limit)
 }

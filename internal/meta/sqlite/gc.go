@@ -5,8 +5,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -46,52 +44,12 @@ const (
 		(SELECT r.blob_digest FROM manifest_blob_refs r WHERE r.repository = $1)`
 )
 
-// gcConn is what these statements run on: the read pool or a write transaction.
-type gcConn interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // gcq implements meta.GCQueries and meta.TemplateQueries on a connection.
-type gcq struct{ db gcConn }
-
-var errGCNoConn = errors.New("sqlite: query outside a transaction")
+type gcq struct{ plainConn }
 
 // gcq returns the querier for q's transaction. The read-pool querier is
 // reached only through Store, which routes these reads to the pool itself.
-func (q *querier) gcq() gcq {
-	if q.tx == nil {
-		return gcq{}
-	}
-	return gcq{db: q.tx}
-}
-
-func (g gcq) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	if g.db == nil {
-		return 0, errGCNoConn
-	}
-	res, err := g.db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return 0, classify(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("rows affected: %w", err)
-	}
-	return n, nil
-}
-
-func (g gcq) rows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if g.db == nil {
-		return nil, errGCNoConn
-	}
-	rows, err := g.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, classify(err)
-	}
-	return rows, nil
-}
+func (q *querier) gcq() gcq { return gcq{q.plain()} }
 
 func (g gcq) ListGarbageBlobs(ctx context.Context, createdBefore time.Time, after digest.Digest, limit int) ([]meta.Blob, error) {
 	rows, err := g.rows(ctx, sqlListGarbageBlobs, nanos(createdBefore), string(after), limit)
@@ -162,7 +120,7 @@ func (g gcq) PutBlobDeletion(ctx context.Context, d *meta.BlobDeletion) error {
 	return nil
 }
 
-func scanBlobDeletion(s interface{ Scan(...any) error }) (*meta.BlobDeletion, error) {
+func scanBlobDeletion(s scanner) (*meta.BlobDeletion, error) {
 	var d meta.BlobDeletion
 	var dg string
 	var started, finished int64
@@ -174,10 +132,11 @@ func scanBlobDeletion(s interface{ Scan(...any) error }) (*meta.BlobDeletion, er
 }
 
 func (g gcq) GetBlobDeletion(ctx context.Context, dgst digest.Digest) (*meta.BlobDeletion, error) {
-	if g.db == nil {
-		return nil, errGCNoConn
+	row, err := g.row(ctx, sqlGetBlobDeletion, string(dgst))
+	if err != nil {
+		return nil, fmt.Errorf("get blob deletion %s: %w", dgst, err)
 	}
-	d, err := scanBlobDeletion(g.db.QueryRowContext(ctx, sqlGetBlobDeletion, string(dgst)))
+	d, err := scanBlobDeletion(row)
 	if err != nil {
 		return nil, fmt.Errorf("get blob deletion %s: %w", dgst, classify(err))
 	}
@@ -213,8 +172,9 @@ func (g gcq) PruneBlobDeletions(ctx context.Context, finishedBefore time.Time) (
 }
 
 func (g gcq) RepositoryUsage(ctx context.Context, repo string) (*meta.RepositoryUsage, error) {
-	if g.db == nil {
-		return nil, errGCNoConn
+	db, err := g.conn()
+	if err != nil {
+		return nil, err
 	}
 	u := &meta.RepositoryUsage{Repository: repo}
 	steps := []struct {
@@ -227,7 +187,7 @@ func (g gcq) RepositoryUsage(ctx context.Context, repo string) (*meta.Repository
 		{sqlUsageDedupBytes, []any{&u.DedupBytes}},
 	}
 	for _, s := range steps {
-		if err := g.db.QueryRowContext(ctx, s.query, repo).Scan(s.dest...); err != nil {
+		if err := db.QueryRowContext(ctx, s.query, repo).Scan(s.dest...); err != nil {
 			return nil, fmt.Errorf("usage of %s: %w", repo, classify(err))
 		}
 	}
@@ -274,7 +234,7 @@ func (q *querier) RepositoryUsage(ctx context.Context, repo string) (*meta.Repos
 
 // Store methods: reads on the read pool, writes in a transaction of their own.
 
-func (s *Store) gcRead() gcq { return gcq{db: s.r} }
+func (s *Store) gcRead() gcq { return gcq{plainConn{s.r}} }
 
 func (s *Store) ListGarbageBlobs(ctx context.Context, createdBefore time.Time, after digest.Digest, limit int) ([]meta.Blob, error) {
 	return s.gcRead().ListGarbageBlobs(ctx, createdBefore, after, limit)

@@ -5,48 +5,16 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/berth-registry/berth/internal/meta"
 )
 
-// runner is what *sql.DB and *sql.Tx have in common.
-type runner interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // iamSQL implements meta.IAM on a runner.
-type iamSQL struct{ db runner }
+type iamSQL struct{ plainConn }
 
 func iamKey(name string) string { return strings.ToLower(name) }
-
-func (x iamSQL) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := x.db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return 0, classify(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("rows affected: %w", err)
-	}
-	return n, nil
-}
-
-func (x iamSQL) execOne(ctx context.Context, query string, args ...any) error {
-	n, err := x.exec(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return meta.ErrNotFound
-	}
-	return nil
-}
 
 func (x iamSQL) CreateIAMUser(ctx context.Context, u *meta.IAMUser) error {
 	_, err := x.exec(ctx, `INSERT INTO iam_users (name_key, name, path, user_id, created_at) VALUES ($1, $2, $3, $4, $5)`,
@@ -59,7 +27,7 @@ func (x iamSQL) CreateIAMUser(ctx context.Context, u *meta.IAMUser) error {
 
 const iamUserCols = `name, path, user_id, created_at`
 
-func scanIAMUser(sc interface{ Scan(...any) error }) (*meta.IAMUser, error) {
+func scanIAMUser(sc scanner) (*meta.IAMUser, error) {
 	var u meta.IAMUser
 	var created int64
 	if err := sc.Scan(&u.Name, &u.Path, &u.UserID, &created); err != nil {
@@ -125,7 +93,7 @@ func (x iamSQL) CreateIAMAccessKey(ctx context.Context, k *meta.IAMAccessKey) er
 
 const iamKeyCols = `k.id, u.name, k.sealed_secret, k.status, k.created_at`
 
-func scanIAMKey(sc interface{ Scan(...any) error }) (*meta.IAMAccessKey, error) {
+func scanIAMKey(sc scanner) (*meta.IAMAccessKey, error) {
 	var k meta.IAMAccessKey
 	var created int64
 	if err := sc.Scan(&k.ID, &k.UserName, &k.SealedSecret, &k.Status, &created); err != nil {
@@ -298,7 +266,7 @@ func (x iamSQL) ListIAMAttachedUserPolicies(ctx context.Context, user string) ([
 
 const iamGroupCols = `name, path, group_id, created_at`
 
-func scanIAMGroup(sc interface{ Scan(...any) error }) (*meta.IAMGroup, error) {
+func scanIAMGroup(sc scanner) (*meta.IAMGroup, error) {
 	var g meta.IAMGroup
 	var created int64
 	if err := sc.Scan(&g.Name, &g.Path, &g.GroupID, &created); err != nil {
@@ -377,14 +345,10 @@ func (x iamSQL) ListIAMGroupMembers(ctx context.Context, group string) ([]string
 
 var _ meta.IAM = iamSQL{}
 
-// errNoTx guards the read-pool querier, which has no handle for plain SQL;
-// Store routes its IAM methods itself, so this is unreachable in practice.
-var errNoTx = errors.New("sqlite: IAM query outside a transaction")
-
 // iam returns the IAM queries of q (inside a write transaction).
 func (q *querier) iam() (iamSQL, error) {
 	if q.tx == nil {
-		return iamSQL{}, errNoTx
+		return iamSQL{}, errNoConn
 	}
-	return iamSQL{db: q.tx}, nil
+	return iamSQL{q.plain()}, nil
 }

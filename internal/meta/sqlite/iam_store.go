@@ -13,7 +13,7 @@ var _ meta.IAM = (*querier)(nil)
 
 // GetIAMUser implements meta.IAM on the read pool.
 func (s *Store) GetIAMUser(ctx context.Context, name string) (*meta.IAMUser, error) {
-	return iamSQL{db: s.r}.GetIAMUser(ctx, name)
+	return iamSQL{plainConn{s.r}}.GetIAMUser(ctx, name)
 }
 
 // GetIAMUser implements meta.IAM in the transaction.
@@ -27,7 +27,7 @@ func (q *querier) GetIAMUser(ctx context.Context, name string) (*meta.IAMUser, e
 
 // GetIAMUserByID implements meta.IAM on the read pool.
 func (s *Store) GetIAMUserByID(ctx context.Context, userID string) (*meta.IAMUser, error) {
-	return iamSQL{db: s.r}.GetIAMUserByID(ctx, userID)
+	return iamSQL{plainConn{s.r}}.GetIAMUserByID(ctx, userID)
 }
 
 // GetIAMUserByID implements meta.IAM in the transaction.
@@ -41,7 +41,7 @@ func (q *querier) GetIAMUserByID(ctx context.Context, userID string) (*meta.IAMU
 
 // ListIAMUsers implements meta.IAM on the read pool.
 func (s *Store) ListIAMUsers(ctx context.Context, pathPrefix, after string, limit int) ([]meta.IAMUser, error) {
-	return iamSQL{db: s.r}.ListIAMUsers(ctx, pathPrefix, after, limit)
+	return iamSQL{plainConn{s.r}}.ListIAMUsers(ctx, pathPrefix, after, limit)
 }
 
 // ListIAMUsers implements meta.IAM in the transaction.
@@ -55,7 +55,7 @@ func (q *querier) ListIAMUsers(ctx context.Context, pathPrefix, after string, li
 
 // GetIAMAccessKey implements meta.IAM on the read pool.
 func (s *Store) GetIAMAccessKey(ctx context.Context, id string) (*meta.IAMAccessKey, error) {
-	return iamSQL{db: s.r}.GetIAMAccessKey(ctx, id)
+	return iamSQL{plainConn{s.r}}.GetIAMAccessKey(ctx, id)
 }
 
 // GetIAMAccessKey implements meta.IAM in the transaction.
@@ -69,7 +69,7 @@ func (q *querier) GetIAMAccessKey(ctx context.Context, id string) (*meta.IAMAcce
 
 // ListIAMAccessKeys implements meta.IAM on the read pool.
 func (s *Store) ListIAMAccessKeys(ctx context.Context, userName string) ([]meta.IAMAccessKey, error) {
-	return iamSQL{db: s.r}.ListIAMAccessKeys(ctx, userName)
+	return iamSQL{plainConn{s.r}}.ListIAMAccessKeys(ctx, userName)
 }
 
 // ListIAMAccessKeys implements meta.IAM in the transaction.
@@ -83,7 +83,7 @@ func (q *querier) ListIAMAccessKeys(ctx context.Context, userName string) ([]met
 
 // GetIAMInlinePolicy implements meta.IAM on the read pool.
 func (s *Store) GetIAMInlinePolicy(ctx context.Context, kind meta.IAMPolicyOwner, owner, name string) (*meta.IAMInlinePolicy, error) {
-	return iamSQL{db: s.r}.GetIAMInlinePolicy(ctx, kind, owner, name)
+	return iamSQL{plainConn{s.r}}.GetIAMInlinePolicy(ctx, kind, owner, name)
 }
 
 // GetIAMInlinePolicy implements meta.IAM in the transaction.
@@ -97,7 +97,7 @@ func (q *querier) GetIAMInlinePolicy(ctx context.Context, kind meta.IAMPolicyOwn
 
 // ListIAMInlinePolicies implements meta.IAM on the read pool.
 func (s *Store) ListIAMInlinePolicies(ctx context.Context, kind meta.IAMPolicyOwner, owner string) ([]meta.IAMInlinePolicy, error) {
-	return iamSQL{db: s.r}.ListIAMInlinePolicies(ctx, kind, owner)
+	return iamSQL{plainConn{s.r}}.ListIAMInlinePolicies(ctx, kind, owner)
 }
 
 // ListIAMInlinePolicies implements meta.IAM in the transaction.
@@ -111,7 +111,7 @@ func (q *querier) ListIAMInlinePolicies(ctx context.Context, kind meta.IAMPolicy
 
 // ListIAMAttachedUserPolicies implements meta.IAM on the read pool.
 func (s *Store) ListIAMAttachedUserPolicies(ctx context.Context, user string) ([]string, error) {
-	return iamSQL{db: s.r}.ListIAMAttachedUserPolicies(ctx, user)
+	return iamSQL{plainConn{s.r}}.ListIAMAttachedUserPolicies(ctx, user)
 }
 
 // ListIAMAttachedUserPolicies implements meta.IAM in the transaction.
@@ -125,7 +125,7 @@ func (q *querier) ListIAMAttachedUserPolicies(ctx context.Context, user string) 
 
 // GetIAMGroup implements meta.IAM on the read pool.
 func (s *Store) GetIAMGroup(ctx context.Context, name string) (*meta.IAMGroup, error) {
-	return iamSQL{db: s.r}.GetIAMGroup(ctx, name)
+	return iamSQL{plainConn{s.r}}.GetIAMGroup(ctx, name)
 }
 
 // GetIAMGroup implements meta.IAM in the transaction.
@@ -139,7 +139,7 @@ func (q *querier) GetIAMGroup(ctx context.Context, name string) (*meta.IAMGroup,
 
 // ListIAMGroupsForUser implements meta.IAM on the read pool.
 func (s *Store) ListIAMGroupsForUser(ctx context.Context, user string) ([]meta.IAMGroup, error) {
-	return iamSQL{db: s.r}.ListIAMGroupsForUser(ctx, user)
+	return iamSQL{plainConn{s.r}}.ListIAMGroupsForUser(ctx, user)
 }
 
 // ListIAMGroupsForUser implements meta.IAM in the transaction.
@@ -153,7 +153,7 @@ func (q *querier) ListIAMGroupsForUser(ctx context.Context, user string) ([]meta
 
 // ListIAMGroupMembers implements meta.IAM on the read pool.
 func (s *Store) ListIAMGroupMembers(ctx context.Context, group string) ([]string, error) {
-	return iamSQL{db: s.r}.ListIAMGroupMembers(ctx, group)
+	return iamSQL{plainConn{s.r}}.ListIAMGroupMembers(ctx, group)
 }
 
 // ListIAMGroupMembers implements meta.IAM in the transaction.

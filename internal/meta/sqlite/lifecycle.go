@@ -6,7 +6,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -51,75 +50,12 @@ const (
 		WHERE principal_arn > $1 ORDER BY principal_arn LIMIT $2`
 )
 
-// sqlConn is what lifecycle statements run on: the read pool or a write
-// transaction.
-type sqlConn interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // lcq implements meta.LifecycleQueries on a connection.
-type lcq struct{ db sqlConn }
-
-var errNoConn = errors.New("sqlite: lifecycle query outside a transaction")
+type lcq struct{ plainConn }
 
 // lc returns the lifecycle querier of q. The read-pool querier is reached
 // only through Store, which routes lifecycle reads to the read pool itself.
-func (q *querier) lc() lcq {
-	if q.tx == nil {
-		return lcq{}
-	}
-	return lcq{db: q.tx}
-}
-
-func (l lcq) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	if l.db == nil {
-		return 0, errNoConn
-	}
-	res, err := l.db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return 0, classify(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("rows affected: %w", err)
-	}
-	return n, nil
-}
-
-func (l lcq) row(ctx context.Context, query string, args ...any) (*sql.Row, error) {
-	if l.db == nil {
-		return nil, errNoConn
-	}
-	return l.db.QueryRowContext(ctx, query, args...), nil
-}
-
-func (l lcq) rows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if l.db == nil {
-		return nil, errNoConn
-	}
-	rows, err := l.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, classify(err)
-	}
-	return rows, nil
-}
-
-func nullNanos(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return nanos(*t)
-}
-
-func fromNullNanos(n sql.NullInt64) *time.Time {
-	if !n.Valid {
-		return nil
-	}
-	t := fromNanos(n.Int64)
-	return &t
-}
+func (q *querier) lc() lcq { return lcq{q.plain()} }
 
 func (l lcq) PutLifecyclePolicy(ctx context.Context, p *meta.LifecyclePolicy) error {
 	if _, err := l.exec(ctx, sqlPutLifecyclePolicy, p.Repository, p.Text, nanos(p.UpdatedAt)); err != nil {
@@ -152,23 +88,18 @@ func (l lcq) GetLifecyclePolicy(ctx context.Context, repo string) (*meta.Lifecyc
 	return p, nil
 }
 
-func (l lcq) execOne(ctx context.Context, what, query string, args ...any) error {
-	n, err := l.exec(ctx, query, args...)
-	if err == nil && n == 0 {
-		err = meta.ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+func (l lcq) DeleteLifecyclePolicy(ctx context.Context, repo string) error {
+	if err := l.execOne(ctx, sqlDeleteLifecyclePolicy, repo); err != nil {
+		return fmt.Errorf("delete lifecycle policy of %s: %w", repo, err)
 	}
 	return nil
 }
 
-func (l lcq) DeleteLifecyclePolicy(ctx context.Context, repo string) error {
-	return l.execOne(ctx, "delete lifecycle policy of "+repo, sqlDeleteLifecyclePolicy, repo)
-}
-
 func (l lcq) SetLifecycleEvaluated(ctx context.Context, repo string, at time.Time) error {
-	return l.execOne(ctx, "set lifecycle evaluation time of "+repo, sqlSetLifecycleEvaluated, repo, nanos(at))
+	if err := l.execOne(ctx, sqlSetLifecycleEvaluated, repo, nanos(at)); err != nil {
+		return fmt.Errorf("set lifecycle evaluation time of %s: %w", repo, err)
+	}
+	return nil
 }
 
 func (l lcq) ListLifecyclePolicies(ctx context.Context, after string, limit int) ([]meta.LifecyclePolicy, error) {
@@ -204,8 +135,11 @@ func (l lcq) StartLifecyclePreview(ctx context.Context, p *meta.LifecyclePreview
 }
 
 func (l lcq) FinishLifecyclePreview(ctx context.Context, p *meta.LifecyclePreview) error {
-	return l.execOne(ctx, "finish lifecycle preview of "+p.Repository, sqlFinishLifecyclePreview,
-		p.Repository, nanos(p.StartedAt), p.Status, p.Results, nanos(p.UpdatedAt))
+	if err := l.execOne(ctx, sqlFinishLifecyclePreview,
+		p.Repository, nanos(p.StartedAt), p.Status, p.Results, nanos(p.UpdatedAt)); err != nil {
+		return fmt.Errorf("finish lifecycle preview of %s: %w", p.Repository, err)
+	}
+	return nil
 }
 
 func (l lcq) GetLifecyclePreview(ctx context.Context, repo string) (*meta.LifecyclePreview, error) {
@@ -297,7 +231,10 @@ func (l lcq) CreatePullTimeExclusion(ctx context.Context, e *meta.PullTimeExclus
 }
 
 func (l lcq) DeletePullTimeExclusion(ctx context.Context, principalARN string) error {
-	return l.execOne(ctx, "delete pull-time exclusion "+principalARN, sqlDeletePullTimeExclusion, principalARN)
+	if err := l.execOne(ctx, sqlDeletePullTimeExclusion, principalARN); err != nil {
+		return fmt.Errorf("delete pull-time exclusion %s: %w", principalARN, err)
+	}
+	return nil
 }
 
 func (l lcq) ListPullTimeExclusions(ctx context.Context, after string, limit int) ([]meta.PullTimeExclusion, error) {
@@ -341,7 +278,7 @@ func (q *querier) GetLifecyclePolicy(ctx context.Context, repo string) (*meta.Li
 
 // GetLifecyclePolicy implements meta.LifecycleQueries on the read pool.
 func (s *Store) GetLifecyclePolicy(ctx context.Context, repo string) (*meta.LifecyclePolicy, error) {
-	return lcq{db: s.r}.GetLifecyclePolicy(ctx, repo)
+	return lcq{plainConn{s.r}}.GetLifecyclePolicy(ctx, repo)
 }
 
 // DeleteLifecyclePolicy implements meta.LifecycleQueries.
@@ -371,7 +308,7 @@ func (q *querier) ListLifecyclePolicies(ctx context.Context, after string, limit
 
 // ListLifecyclePolicies implements meta.LifecycleQueries on the read pool.
 func (s *Store) ListLifecyclePolicies(ctx context.Context, after string, limit int) ([]meta.LifecyclePolicy, error) {
-	return lcq{db: s.r}.ListLifecyclePolicies(ctx, after, limit)
+	return lcq{plainConn{s.r}}.ListLifecyclePolicies(ctx, after, limit)
 }
 
 // StartLifecyclePreview implements meta.LifecycleQueries.
@@ -401,7 +338,7 @@ func (q *querier) GetLifecyclePreview(ctx context.Context, repo string) (*meta.L
 
 // GetLifecyclePreview implements meta.LifecycleQueries on the read pool.
 func (s *Store) GetLifecyclePreview(ctx context.Context, repo string) (*meta.LifecyclePreview, error) {
-	return lcq{db: s.r}.GetLifecyclePreview(ctx, repo)
+	return lcq{plainConn{s.r}}.GetLifecyclePreview(ctx, repo)
 }
 
 // SetImageState implements meta.LifecycleQueries.
@@ -421,7 +358,7 @@ func (q *querier) GetImageState(ctx context.Context, repo string, dgst digest.Di
 
 // GetImageState implements meta.LifecycleQueries on the read pool.
 func (s *Store) GetImageState(ctx context.Context, repo string, dgst digest.Digest) (*meta.ImageState, error) {
-	return lcq{db: s.r}.GetImageState(ctx, repo, dgst)
+	return lcq{plainConn{s.r}}.GetImageState(ctx, repo, dgst)
 }
 
 // ListImageStates implements meta.LifecycleQueries.
@@ -431,7 +368,7 @@ func (q *querier) ListImageStates(ctx context.Context, repo string) ([]meta.Imag
 
 // ListImageStates implements meta.LifecycleQueries on the read pool.
 func (s *Store) ListImageStates(ctx context.Context, repo string) ([]meta.ImageState, error) {
-	return lcq{db: s.r}.ListImageStates(ctx, repo)
+	return lcq{plainConn{s.r}}.ListImageStates(ctx, repo)
 }
 
 // AcquireLease implements meta.LifecycleQueries.
@@ -485,5 +422,5 @@ func (q *querier) ListPullTimeExclusions(ctx context.Context, after string, limi
 
 // ListPullTimeExclusions implements meta.LifecycleQueries on the read pool.
 func (s *Store) ListPullTimeExclusions(ctx context.Context, after string, limit int) ([]meta.PullTimeExclusion, error) {
-	return lcq{db: s.r}.ListPullTimeExclusions(ctx, after, limit)
+	return lcq{plainConn{s.r}}.ListPullTimeExclusions(ctx, after, limit)
 }

@@ -233,6 +233,22 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
+// nullNanos and fromNullNanos store a nil time as NULL.
+func nullNanos(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return nanos(*t)
+}
+
+func fromNullNanos(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromNanos(n.Int64)
+	return &t
+}
+
 func nullString(s string) any {
 	if s == "" {
 		return nil
@@ -385,13 +401,9 @@ func (q *querier) putManifest(ctx context.Context, m *meta.Manifest, refs meta.R
 		}
 		annotations = string(b)
 	}
-	var pulled any
-	if m.LastPulledAt != nil {
-		pulled = nanos(*m.LastPulledAt)
-	}
 	n, err := q.exec(ctx, qInsertManifest, m.Repository, string(m.Digest), m.MediaType, m.Content,
 		m.ArtifactType, nullString(string(m.Subject)), nullString(string(m.ConfigDigest)), annotations,
-		m.ImageSize, nanos(m.PushedAt), pulled)
+		m.ImageSize, nanos(m.PushedAt), nullNanos(m.LastPulledAt))
 	if err != nil {
 		return err
 	}
@@ -430,10 +442,7 @@ func scanManifest(s scanner) (*meta.Manifest, error) {
 	m.Subject = digest.Digest(subject)
 	m.ConfigDigest = digest.Digest(config)
 	m.PushedAt = fromNanos(pushed)
-	if pulled.Valid {
-		t := fromNanos(pulled.Int64)
-		m.LastPulledAt = &t
-	}
+	m.LastPulledAt = fromNullNanos(pulled)
 	if len(annotations) > 0 {
 		if err := json.Unmarshal(annotations, &m.Annotations); err != nil {
 			return nil, fmt.Errorf("decode annotations: %w", err)

@@ -5,7 +5,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -46,40 +45,10 @@ const (
 		WHERE id > $1 ORDER BY id LIMIT $2`
 )
 
-var errScanNoConn = errors.New("sqlite: scan query outside a transaction")
-
 // scq implements meta.ScanQueries on a connection.
-type scq struct{ db sqlConn }
+type scq struct{ plainConn }
 
-func (q *querier) scan() scq {
-	if q.tx == nil {
-		return scq{}
-	}
-	return scq{db: q.tx}
-}
-
-func (c scq) conn() (sqlConn, error) {
-	if c.db == nil {
-		return nil, errScanNoConn
-	}
-	return c.db, nil
-}
-
-func (c scq) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	db, err := c.conn()
-	if err != nil {
-		return 0, err
-	}
-	res, err := db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return 0, classify(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("rows affected: %w", err)
-	}
-	return n, nil
-}
+func (q *querier) scan() scq { return scq{q.plain()} }
 
 func (c scq) EnqueueScan(ctx context.Context, repo string, dgst digest.Digest, at time.Time) error {
 	if _, err := c.exec(ctx, sqlEnqueueScan, repo, dgst.String(), nanos(at)); err != nil {
@@ -114,21 +83,15 @@ func (c scq) DeleteScanJob(ctx context.Context, repo string, dgst digest.Digest)
 }
 
 func (c scq) PutScanResult(ctx context.Context, r *meta.ScanResult) error {
-	var completed any
-	if r.CompletedAt != nil {
-		completed = nanos(*r.CompletedAt)
-	}
 	_, err := c.exec(ctx, sqlPutScanResult, r.Repository, r.Digest.String(), r.Status, r.Description,
-		nanos(r.StartedAt), r.RequestedManually, completed, r.Packages, r.Findings, nanos(r.SourceUpdatedAt))
+		nanos(r.StartedAt), r.RequestedManually, nullNanos(r.CompletedAt), r.Packages, r.Findings, nanos(r.SourceUpdatedAt))
 	if err != nil {
 		return fmt.Errorf("put scan result of %s@%s: %w", r.Repository, r.Digest, err)
 	}
 	return nil
 }
 
-type rowScanner interface{ Scan(dest ...any) error }
-
-func scanScanResult(row rowScanner) (*meta.ScanResult, error) {
+func scanScanResult(row scanner) (*meta.ScanResult, error) {
 	var r meta.ScanResult
 	var dg string
 	var started, source int64
@@ -139,10 +102,7 @@ func scanScanResult(row rowScanner) (*meta.ScanResult, error) {
 	}
 	r.Digest = digest.Digest(dg)
 	r.StartedAt = fromNanos(started)
-	if completed.Valid {
-		t := fromNanos(completed.Int64)
-		r.CompletedAt = &t
-	}
+	r.CompletedAt = fromNullNanos(completed)
 	r.SourceUpdatedAt = fromNanos(source)
 	return &r, nil
 }
@@ -344,12 +304,12 @@ func (s *Store) PutScanResult(ctx context.Context, r *meta.ScanResult) error {
 
 // GetScanResult implements meta.ScanQueries on the read pool.
 func (s *Store) GetScanResult(ctx context.Context, repo string, dgst digest.Digest) (*meta.ScanResult, error) {
-	return scq{db: s.r}.GetScanResult(ctx, repo, dgst)
+	return scq{plainConn{s.r}}.GetScanResult(ctx, repo, dgst)
 }
 
 // ListScanResults implements meta.ScanQueries on the read pool.
 func (s *Store) ListScanResults(ctx context.Context, afterRepo string, afterDigest digest.Digest, limit int) ([]meta.ScanResult, error) {
-	return scq{db: s.r}.ListScanResults(ctx, afterRepo, afterDigest, limit)
+	return scq{plainConn{s.r}}.ListScanResults(ctx, afterRepo, afterDigest, limit)
 }
 
 // PutVulnerability implements meta.ScanQueries in its own write transaction.
@@ -359,7 +319,7 @@ func (s *Store) PutVulnerability(ctx context.Context, v *meta.Vulnerability) err
 
 // VulnerabilitiesFor implements meta.ScanQueries on the read pool.
 func (s *Store) VulnerabilitiesFor(ctx context.Context, ecosystem, name string) ([]meta.Vulnerability, error) {
-	return scq{db: s.r}.VulnerabilitiesFor(ctx, ecosystem, name)
+	return scq{plainConn{s.r}}.VulnerabilitiesFor(ctx, ecosystem, name)
 }
 
 // AddScanEvent implements meta.ScanQueries in its own write transaction.
@@ -369,5 +329,5 @@ func (s *Store) AddScanEvent(ctx context.Context, e *meta.ScanEvent) error {
 
 // ListScanEvents implements meta.ScanQueries on the read pool.
 func (s *Store) ListScanEvents(ctx context.Context, afterID int64, limit int) ([]meta.ScanEvent, error) {
-	return scq{db: s.r}.ListScanEvents(ctx, afterID, limit)
+	return scq{plainConn{s.r}}.ListScanEvents(ctx, afterID, limit)
 }

@@ -21,7 +21,7 @@ const (
 		WHERE prefix > $1 ORDER BY prefix LIMIT $2`
 )
 
-func scanTemplate(s interface{ Scan(...any) error }) (*meta.CreationTemplate, error) {
+func scanTemplate(s scanner) (*meta.CreationTemplate, error) {
 	var t meta.CreationTemplate
 	var created, updated int64
 	if err := s.Scan(&t.Prefix, &t.Document, &created, &updated); err != nil {
@@ -39,10 +39,11 @@ func (g gcq) CreateCreationTemplate(ctx context.Context, t *meta.CreationTemplat
 }
 
 func (g gcq) GetCreationTemplate(ctx context.Context, prefix string) (*meta.CreationTemplate, error) {
-	if g.db == nil {
-		return nil, errGCNoConn
+	row, err := g.row(ctx, sqlGetTemplate, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("get creation template %s: %w", prefix, err)
 	}
-	t, err := scanTemplate(g.db.QueryRowContext(ctx, sqlGetTemplate, prefix))
+	t, err := scanTemplate(row)
 	if err != nil {
 		return nil, fmt.Errorf("get creation template %s: %w", prefix, classify(err))
 	}
@@ -50,32 +51,21 @@ func (g gcq) GetCreationTemplate(ctx context.Context, prefix string) (*meta.Crea
 }
 
 func (g gcq) UpdateCreationTemplate(ctx context.Context, t *meta.CreationTemplate) error {
-	n, err := g.exec(ctx, sqlUpdateTemplate, t.Prefix, nonNilBytes(t.Document), nanos(t.UpdatedAt))
-	if err == nil && n == 0 {
-		err = meta.ErrNotFound
-	}
-	if err != nil {
+	if err := g.execOne(ctx, sqlUpdateTemplate, t.Prefix, nonNilBytes(t.Document), nanos(t.UpdatedAt)); err != nil {
 		return fmt.Errorf("update creation template %s: %w", t.Prefix, err)
 	}
 	return nil
 }
 
 func (g gcq) DeleteCreationTemplate(ctx context.Context, prefix string) error {
-	n, err := g.exec(ctx, sqlDeleteTemplate, prefix)
-	if err == nil && n == 0 {
-		err = meta.ErrNotFound
-	}
-	if err != nil {
+	if err := g.execOne(ctx, sqlDeleteTemplate, prefix); err != nil {
 		return fmt.Errorf("delete creation template %s: %w", prefix, err)
 	}
 	return nil
 }
 
 func (g gcq) ListCreationTemplates(ctx context.Context, after string, limit int) ([]meta.CreationTemplate, error) {
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
-	rows, err := g.rows(ctx, sqlListTemplates, after, limit)
+	rows, err := g.rows(ctx, sqlListTemplates, after, limitArg(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list creation templates: %w", err)
 	}

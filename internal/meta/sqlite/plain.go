@@ -1,0 +1,92 @@
+// The plain-SQL queriers (IAM, lifecycle, GC, templates, scanning) run their
+// statements on the read pool or a write transaction, not through the
+// prepared-statement table of queries.go. plainConn is what they share.
+
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/berth-registry/berth/internal/meta"
+)
+
+// runner is what *sql.DB and *sql.Tx have in common.
+type runner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// errNoConn guards the read-pool querier, which has no handle for plain SQL;
+// Store routes its plain-SQL reads to the read pool itself, so this is
+// unreachable in practice.
+var errNoConn = errors.New("sqlite: plain query outside a transaction")
+
+// plainConn is the read pool or a write transaction; db is nil for the
+// read-pool querier.
+type plainConn struct{ db runner }
+
+// plain returns the plainConn of q: its transaction, or none outside one
+// (never an interface holding a nil *sql.Tx).
+func (q *querier) plain() plainConn {
+	if q.tx == nil {
+		return plainConn{}
+	}
+	return plainConn{db: q.tx}
+}
+
+func (p plainConn) conn() (runner, error) {
+	if p.db == nil {
+		return nil, errNoConn
+	}
+	return p.db, nil
+}
+
+// exec runs query and returns the number of rows it affected.
+func (p plainConn) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if p.db == nil {
+		return 0, errNoConn
+	}
+	res, err := p.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, classify(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("rows affected: %w", err)
+	}
+	return n, nil
+}
+
+// execOne runs a statement that must touch exactly one existing row.
+func (p plainConn) execOne(ctx context.Context, query string, args ...any) error {
+	n, err := p.exec(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return meta.ErrNotFound
+	}
+	return nil
+}
+
+func (p plainConn) row(ctx context.Context, query string, args ...any) (*sql.Row, error) {
+	if p.db == nil {
+		return nil, errNoConn
+	}
+	return p.db.QueryRowContext(ctx, query, args...), nil
+}
+
+func (p plainConn) rows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if p.db == nil {
+		return nil, errNoConn
+	}
+	rows, err := p.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return rows, nil
+}
