@@ -61,9 +61,10 @@ type LoginTokens struct {
 	mu    sync.RWMutex
 	cache map[string]cachedKey
 
-	// parsed remembers tokens whose MAC and structure checked out: a client
-	// sends the same token with every request, and this spares each one a
-	// decode and an HMAC. Only the token's own claims are kept; expiry and
+	// parsed remembers, per Authorization header value, the claims of a
+	// login token whose MAC and structure checked out (VerifyBasicAuth): a
+	// client sends the same header with every request, and this spares
+	// each one the Basic decode, the token decode and an HMAC. Expiry and
 	// the minting key are checked on every use.
 	parsedMu sync.RWMutex
 	parsed   map[string]parsedToken
@@ -118,14 +119,55 @@ type loginToken struct {
 	keyID, arn      []byte
 }
 
+// ErrNoBasicAuth is VerifyBasicAuth's answer to a request without HTTP
+// Basic credentials.
+var ErrNoBasicAuth = errors.New("auth: no basic credentials")
+
+// VerifyBasicAuth checks a request's "Authorization: Basic user:token"
+// header, the way /v2 receives login tokens (docker login -u AWS), and
+// returns the principal that owns the minting key. No Basic credentials is
+// ErrNoBasicAuth; another user name, an empty or a bad token are *Error
+// with ReasonInvalidLoginToken, as from VerifyLoginToken.
+func (t *LoginTokens) VerifyBasicAuth(r *http.Request, user string) (*Principal, error) {
+	header := r.Header.Get("Authorization")
+	t.parsedMu.RLock()
+	tok, ok := t.parsed[header]
+	t.parsedMu.RUnlock()
+	if !ok {
+		u, token, ok := ParseBasicAuth(r)
+		if !ok {
+			return nil, ErrNoBasicAuth
+		}
+		if u != user || token == "" {
+			return nil, errInvalidLoginToken()
+		}
+		if tok, ok = t.claims(token); !ok {
+			return nil, errInvalidLoginToken()
+		}
+		t.parsedMu.Lock()
+		if len(t.parsed) >= maxParsedTokens {
+			// Only MAC-valid tokens enter: a reset when full is rare.
+			clear(t.parsed)
+		}
+		t.parsed[header] = tok
+		t.parsedMu.Unlock()
+	}
+	return t.verify(r.Context(), tok)
+}
+
 // VerifyLoginToken checks token and returns the principal that owns the
 // minting key. Client failures are *Error with ReasonInvalidLoginToken; any
 // other error is an internal failure of the key lookup.
 func (t *LoginTokens) VerifyLoginToken(ctx context.Context, token string) (*Principal, error) {
-	tok, ok := t.parseCached(token)
+	tok, ok := t.claims(token)
 	if !ok {
 		return nil, errInvalidLoginToken()
 	}
+	return t.verify(ctx, tok)
+}
+
+// verify checks a parsed token's expiry and its minting key.
+func (t *LoginTokens) verify(ctx context.Context, tok parsedToken) (*Principal, error) {
 	now := t.now()
 	if !now.Before(tok.expires) || tok.issued.After(now.Add(MaxClockSkew)) {
 		return nil, errExpiredLoginToken()
@@ -153,27 +195,13 @@ func (t *LoginTokens) Forget(keyID string) {
 	t.mu.Unlock()
 }
 
-// parseCached is parse, remembering good tokens. The cache is bounded like
-// the key cache: only MAC-valid tokens enter it, so a full reset is rare.
-func (t *LoginTokens) parseCached(token string) (parsedToken, bool) {
-	t.parsedMu.RLock()
-	p, ok := t.parsed[token]
-	t.parsedMu.RUnlock()
-	if ok {
-		return p, true
-	}
+// claims is parse, with the claims copied out of the decode buffer.
+func (t *LoginTokens) claims(token string) (parsedToken, bool) {
 	tok, ok := t.parse(token)
 	if !ok {
 		return parsedToken{}, false
 	}
-	p = parsedToken{issued: tok.issued, expires: tok.expires, keyID: string(tok.keyID), arn: string(tok.arn)}
-	t.parsedMu.Lock()
-	if len(t.parsed) >= maxParsedTokens {
-		clear(t.parsed)
-	}
-	t.parsed[token] = p
-	t.parsedMu.Unlock()
-	return p, true
+	return parsedToken{issued: tok.issued, expires: tok.expires, keyID: string(tok.keyID), arn: string(tok.arn)}, true
 }
 
 // parse decodes token and verifies its MAC and structure. It never panics

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -175,18 +176,26 @@ func TestLoginTokenKeyCache(t *testing.T) {
 	}
 }
 
-// A token parsed once is remembered, but its expiry and its key are still
-// checked on every use.
+// basicRequest is a /v2 request carrying Basic user:token.
+func basicRequest(user, token string) *http.Request {
+	r := httptest.NewRequest(http.MethodGet, "/v2/", nil)
+	r.SetBasicAuth(user, token)
+	return r
+}
+
+// A token parsed once is remembered (per Authorization header), but its
+// expiry and its key are still checked on every use.
 func TestLoginTokenParsedCacheKeepsChecks(t *testing.T) {
 	keys := testKeys()
 	now := testNow
 	lt := newTestTokens(t, keys, &now)
 	tok, _ := lt.MintLoginToken(testOwner, testAKID, now)
-	verify := func() error { _, err := lt.VerifyLoginToken(context.Background(), tok); return err }
+	req := basicRequest("AWS", tok)
+	verify := func() error { _, err := lt.VerifyBasicAuth(req, "AWS"); return err }
 	if err := verify(); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := lt.parsed[tok]; !ok {
+	if _, ok := lt.parsed[req.Header.Get("Authorization")]; !ok {
 		t.Fatal("a verified token is not remembered")
 	}
 	k := keys.keys[testAKID]
@@ -202,8 +211,47 @@ func TestLoginTokenParsedCacheKeepsChecks(t *testing.T) {
 	if err := verify(); err == nil {
 		t.Fatal("remembered token accepted after its expiry")
 	}
-	if _, err := lt.VerifyLoginToken(context.Background(), tok[:len(tok)-1]); err == nil {
+	if _, err := lt.VerifyBasicAuth(basicRequest("AWS", tok[:len(tok)-1]), "AWS"); err == nil {
 		t.Fatal("a truncated copy of a remembered token accepted")
+	}
+}
+
+// VerifyBasicAuth tells a missing Basic header from a bad one, and never
+// remembers a header it refused.
+func TestVerifyBasicAuthRefusals(t *testing.T) {
+	now := testNow
+	lt := newTestTokens(t, testKeys(), &now)
+	tok, _ := lt.MintLoginToken(testOwner, testAKID, now)
+	bearer := httptest.NewRequest(http.MethodGet, "/v2/", nil)
+	bearer.Header.Set("Authorization", "Bearer "+tok)
+	cases := []struct {
+		name    string
+		req     *http.Request
+		noBasic bool
+	}{
+		{"no header", httptest.NewRequest(http.MethodGet, "/v2/", nil), true},
+		{"not basic", bearer, true},
+		{"other user", basicRequest("root", tok), false},
+		{"empty token", basicRequest("AWS", ""), false},
+		{"forged token", basicRequest("AWS", tok[:len(tok)-2]+"AA"), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := lt.VerifyBasicAuth(c.req, "AWS")
+			if c.noBasic {
+				if !errors.Is(err, ErrNoBasicAuth) {
+					t.Fatalf("err = %v, want ErrNoBasicAuth", err)
+				}
+				return
+			}
+			var ae *Error
+			if !errors.As(err, &ae) || ae.Reason != ReasonInvalidLoginToken || ae.Message != "Your authorization token is invalid." {
+				t.Fatalf("err = %v, want the invalid-token error", err)
+			}
+			if _, ok := lt.parsed[c.req.Header.Get("Authorization")]; ok {
+				t.Fatal("a refused header was remembered")
+			}
+		})
 	}
 }
 
@@ -270,6 +318,20 @@ func BenchmarkVerifyLoginToken(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := lt.VerifyLoginToken(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkVerifyBasicAuth is the /v2 hot path: a client's repeated header.
+func BenchmarkVerifyBasicAuth(b *testing.B) {
+	now := testNow
+	lt := newTestTokens(b, testKeys(), &now)
+	tok, _ := lt.MintLoginToken(testOwner, testAKID, now)
+	req := basicRequest("AWS", tok)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := lt.VerifyBasicAuth(req, "AWS"); err != nil {
 			b.Fatal(err)
 		}
 	}

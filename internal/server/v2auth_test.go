@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -189,22 +188,5 @@ func TestRootKeyAnnouncedOnce(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestLoginHeadersRemembersAndBounds(t *testing.T) {
-	var l loginHeaders
-	if _, ok := l.token("Basic x"); ok {
-		t.Fatal("empty cache answered")
-	}
-	l.remember("Basic x", "tok")
-	if tok, ok := l.token("Basic x"); !ok || tok != "tok" {
-		t.Fatalf("token = %q, %v", tok, ok)
-	}
-	for i := range maxLoginHeaders {
-		l.remember("Basic "+strconv.Itoa(i), "t")
-	}
-	if n := len(l.m); n > maxLoginHeaders {
-		t.Fatalf("%d headers kept, bound %d", n, maxLoginHeaders)
 	}
 }
