@@ -158,6 +158,10 @@ type Queries interface {
 	ListTags(ctx context.Context, repo, after string, limit int) ([]string, error)
 	// TagsOf returns the tags that point at dgst, in lexical order.
 	TagsOf(ctx context.Context, repo string, dgst digest.Digest) ([]string, error)
+	// TagsInRange returns, by digest, the tags that point at digests from
+	// first to last inclusive, each list in lexical order: the tags of a
+	// page of ListManifests in one query.
+	TagsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]string, error)
 
 	// Upload sessions.
 	CreateUpload(ctx context.Context, u *Upload) error

@@ -58,13 +58,18 @@ func (r *Registry) ListImages(ctx context.Context, repo string, after digest.Dig
 		if err != nil {
 			return nil, "", internal(err, "list images of %s", repo)
 		}
+		if len(batch) == 0 {
+			break
+		}
+		// The batch is in digest order: one query fetches all its tags.
+		tagsOf, err := r.meta.TagsInRange(ctx, repo, batch[0].Digest, batch[len(batch)-1].Digest)
+		if err != nil {
+			return nil, "", internal(err, "list tags of %s", repo)
+		}
 		for i := range batch {
 			m := &batch[i]
 			after = m.Digest
-			tags, err := r.meta.TagsOf(ctx, repo, m.Digest)
-			if err != nil {
-				return nil, "", internal(err, "list tags of %s", m.Digest)
-			}
+			tags := tagsOf[m.Digest]
 			if tagStatus == TagStatusTagged && len(tags) == 0 || tagStatus == TagStatusUntagged && len(tags) > 0 {
 				continue
 			}

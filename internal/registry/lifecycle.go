@@ -192,13 +192,17 @@ func (r *Registry) lifecycleImages(ctx context.Context, repo string) ([]lifecycl
 		if err != nil {
 			return nil, internal(err, "list images of %s", repo)
 		}
+		var tagsOf map[digest.Digest][]string
+		if len(batch) > 0 {
+			// The batch is in digest order: one query fetches all its tags.
+			if tagsOf, err = r.meta.TagsInRange(ctx, repo, batch[0].Digest, batch[len(batch)-1].Digest); err != nil {
+				return nil, internal(err, "list tags of %s", repo)
+			}
+		}
 		for i := range batch {
 			m := &batch[i]
 			after = m.Digest
-			tags, err := r.meta.TagsOf(ctx, repo, m.Digest)
-			if err != nil {
-				return nil, internal(err, "list tags of %s", m.Digest)
-			}
+			tags := tagsOf[m.Digest]
 			parents, err := r.meta.ManifestParents(ctx, repo, m.Digest)
 			if err != nil {
 				return nil, internal(err, "find parents of %s", m.Digest)

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"Referrers", testReferrers},
 		{"Tags", testTags},
 		{"ListTags", testListTags},
+		{"TagsInRange", testTagsInRange},
 		{"Uploads", testUploads},
 		{"StaleUploads", testStaleUploads},
 		{"DeleteRepositoryCascades", testDeleteRepositoryCascades},
@@ -471,6 +472,40 @@ func testDeleteManifest(t *testing.T, s meta.Store) {
 	must(t, err)
 	if len(tags) != 0 {
 		t.Fatalf("TagsOf re-pushed manifest = %q, want none", tags)
+	}
+}
+
+func testTagsInRange(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	createRepo(t, s, "r")
+	createRepo(t, s, "other")
+	var ds []digest.Digest
+	for _, name := range []string{"a", "b", "c", "d"} {
+		ds = append(ds, putManifest(t, s, "r", name).Digest)
+	}
+	slices.Sort(ds)
+	setTag(t, s, "r", "z", ds[1])
+	setTag(t, s, "r", "y", ds[1])
+	setTag(t, s, "r", "x", ds[2])
+	setTag(t, s, "r", "outside", ds[3])
+	other := putManifest(t, s, "other", "b")
+	setTag(t, s, "other", "elsewhere", other.Digest)
+
+	got, err := s.TagsInRange(ctx, "r", ds[0], ds[2])
+	must(t, err)
+	want := map[digest.Digest][]string{ds[1]: {"y", "z"}, ds[2]: {"x"}}
+	if len(got) != len(want) {
+		t.Fatalf("TagsInRange = %v, want %v", got, want)
+	}
+	for d, tags := range want {
+		if !slices.Equal(got[d], tags) {
+			t.Fatalf("TagsInRange[%s] = %q, want %q", d, got[d], tags)
+		}
+	}
+	got, err = s.TagsInRange(ctx, "nope", ds[0], ds[3])
+	must(t, err)
+	if len(got) != 0 {
+		t.Fatalf("TagsInRange of an unknown repository = %v, want none", got)
 	}
 }
 

@@ -572,6 +572,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		"GetTag":            sqlGetTag,
 		"ListTags":          sqlListTags,
 		"TagsOf":            sqlTagsOf,
+		"TagsInRange":       sqlTagsInRange,
 		"GetUpload":         sqlGetUpload,
 		"ListStaleUploads":  sqlListStaleUploads,
 		"GetSetting":        sqlGetSetting,

@@ -88,10 +88,12 @@ const (
 	INSERT INTO tags (repository, name, digest, updated_at) VALUES ($1, $2, $3, $4)
 	ON CONFLICT (repository, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at
 	RETURNING (SELECT digest FROM prev)`
-	sqlGetTag    = `SELECT name, digest, updated_at FROM tags WHERE repository = $1 AND name = $2`
-	sqlDeleteTag = `DELETE FROM tags WHERE repository = $1 AND name = $2`
-	sqlListTags  = `SELECT name FROM tags WHERE repository = $1 AND name > $2 ORDER BY name LIMIT $3`
-	sqlTagsOf    = `SELECT name FROM tags WHERE repository = $1 AND digest = $2 ORDER BY name`
+	sqlGetTag      = `SELECT name, digest, updated_at FROM tags WHERE repository = $1 AND name = $2`
+	sqlDeleteTag   = `DELETE FROM tags WHERE repository = $1 AND name = $2`
+	sqlListTags    = `SELECT name FROM tags WHERE repository = $1 AND name > $2 ORDER BY name LIMIT $3`
+	sqlTagsOf      = `SELECT name FROM tags WHERE repository = $1 AND digest = $2 ORDER BY name`
+	sqlTagsInRange = `SELECT digest, name FROM tags
+		WHERE repository = $1 AND digest >= $2 AND digest <= $3 ORDER BY digest, name`
 
 	sqlCreateUpload = `INSERT INTO uploads (` + uploadColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	sqlGetUpload    = `SELECT ` + uploadColumns + ` FROM uploads WHERE id = $1`
@@ -500,6 +502,26 @@ func (q querier) TagsOf(ctx context.Context, repo string, dgst digest.Digest) ([
 		return nil, fmt.Errorf("tags of %s@%s: %w", repo, dgst, err)
 	}
 	return tags, nil
+}
+
+func (q querier) TagsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]string, error) {
+	rows, err := q.db.Query(ctx, sqlTagsInRange, repo, string(first), string(last))
+	if err != nil {
+		return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, classify(err))
+	}
+	defer rows.Close()
+	out := make(map[digest.Digest][]string)
+	for rows.Next() {
+		var d, name string
+		if err := rows.Scan(&d, &name); err != nil {
+			return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, classify(err))
+		}
+		out[digest.Digest(d)] = append(out[digest.Digest(d)], name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, classify(err))
+	}
+	return out, nil
 }
 
 func scanString(row pgx.Row) (*string, error) {

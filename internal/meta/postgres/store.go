@@ -72,6 +72,13 @@ func (s *Store) TagsOf(ctx context.Context, repo string, dgst digest.Digest) ([]
 	return read(ctx, s, "tags of", func(q querier) ([]string, error) { return q.TagsOf(ctx, repo, dgst) })
 }
 
+// TagsInRange implements meta.Queries on the read pool.
+func (s *Store) TagsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]string, error) {
+	return read(ctx, s, "tags in range", func(q querier) (map[digest.Digest][]string, error) {
+		return q.TagsInRange(ctx, repo, first, last)
+	})
+}
+
 // GetUpload implements meta.Queries on the read pool.
 func (s *Store) GetUpload(ctx context.Context, id string) (*meta.Upload, error) {
 	return read(ctx, s, "get upload", func(q querier) (*meta.Upload, error) { return q.GetUpload(ctx, id) })

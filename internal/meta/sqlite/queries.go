@@ -43,6 +43,7 @@ const (
 	qDeleteTag
 	qListTags
 	qTagsOf
+	qTagsInRange
 	qCreateUpload
 	qGetUpload
 	qUpdateUpload
@@ -111,6 +112,8 @@ var queries = [numQueries]query{
 	qListTags: {read: true, sql: `SELECT name FROM tags WHERE repository = $1 AND name > $2
 		ORDER BY name LIMIT $3`},
 	qTagsOf: {read: true, sql: `SELECT name FROM tags WHERE repository = $1 AND digest = $2 ORDER BY name`},
+	qTagsInRange: {read: true, sql: `SELECT digest, name FROM tags
+		WHERE repository = $1 AND digest >= $2 AND digest <= $3 ORDER BY digest, name`},
 
 	qCreateUpload: {sql: `INSERT INTO uploads (` + uploadColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`},
@@ -572,6 +575,26 @@ func (q *querier) TagsOf(ctx context.Context, repo string, dgst digest.Digest) (
 		return nil, fmt.Errorf("tags of %s@%s: %w", repo, dgst, err)
 	}
 	return tags, nil
+}
+
+func (q *querier) TagsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]string, error) {
+	rows, err := q.stmt(ctx, qTagsInRange).QueryContext(ctx, repo, string(first), string(last))
+	if err != nil {
+		return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, classify(err))
+	}
+	defer rows.Close()
+	out := make(map[digest.Digest][]string)
+	for rows.Next() {
+		var d, name string
+		if err := rows.Scan(&d, &name); err != nil {
+			return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, err)
+		}
+		out[digest.Digest(d)] = append(out[digest.Digest(d)], name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, err)
+	}
+	return out, nil
 }
 
 func (q *querier) strings(ctx context.Context, id int, args ...any) ([]string, error) {

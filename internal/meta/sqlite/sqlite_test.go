@@ -257,6 +257,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		qListReferrers:     "manifests_subject (repository=? AND subject=?)",
 		qManifestParents:   "manifest_manifest_refs_child (repository=? AND child_digest=?)",
 		qTagsOf:            "tags_digest (repository=? AND digest=?)",
+		qTagsInRange:       "tags_digest (repository=? AND digest>? AND digest<?)",
 		qListStaleUploads:  "uploads_updated_at (updated_at<?)",
 		qListTags:          "sqlite_autoindex_tags_1 (repository=? AND name>?)",
 		qListManifests:     "sqlite_autoindex_manifests_1 (repository=? AND digest>?)",
