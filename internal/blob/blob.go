@@ -44,10 +44,24 @@ type Store interface {
 	ReadUpload(ctx context.Context, id string, state []byte, size int64) (io.ReadCloser, error)
 	// CommitUpload makes the upload's first size bytes durable and visible
 	// under dgst (which the caller has verified), then releases the upload.
-	// Committing content that already exists is not an error.
+	// Committing content that already exists is not an error. A store that
+	// implements CommitRecoverer may leave the new name's durability to the
+	// caller's metadata commit.
 	CommitUpload(ctx context.Context, id string, state []byte, size int64, dgst digest.Digest) error
 	// AbortUpload releases an upload's storage (idempotent).
 	AbortUpload(ctx context.Context, id string, state []byte) error
+}
+
+// CommitRecoverer is implemented by stores whose CommitUpload does not make
+// a blob's name durable by itself (the filesystem store: it fsyncs the bytes
+// but not the rename into place, which the metadata commit that records the
+// blob stands in for). A crash may then lose the name of a blob the metadata
+// store has recorded while its bytes survive under their upload name;
+// RecoverCommits finds such uploads (those inSession does not claim), puts
+// back each one whose digest committed reports as recorded, and returns how
+// many it restored. The core runs it once at startup, before serving.
+type CommitRecoverer interface {
+	RecoverCommits(ctx context.Context, committed func(context.Context, digest.Digest) (bool, error), inSession func(id string) bool) (int, error)
 }
 
 // Encryption is the server-side encryption a repository asks for the blobs

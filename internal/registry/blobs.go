@@ -479,15 +479,44 @@ func (r *Registry) ReclaimStaleUploads(ctx context.Context) (int, error) {
 	if sweeper, ok := r.blobs.(interface {
 		RemoveStaleUploadFiles(ctx context.Context, olderThan time.Time, keep func(id string) bool) (int, error)
 	}); ok {
-		_, err := sweeper.RemoveStaleUploadFiles(ctx, cutoff, func(id string) bool {
-			_, err := r.meta.GetUpload(ctx, id)
-			return err == nil || !errors.Is(err, meta.ErrNotFound)
-		})
+		_, err := sweeper.RemoveStaleUploadFiles(ctx, cutoff, r.inSession(ctx))
 		if err != nil {
 			return reclaimed, internal(err, "sweep upload files")
 		}
 	}
 	return reclaimed, nil
+}
+
+// inSession returns a test of whether an upload id has a session, which
+// answers yes when the metadata store cannot tell: its bytes must be kept.
+func (r *Registry) inSession(ctx context.Context) func(id string) bool {
+	return func(id string) bool {
+		_, err := r.meta.GetUpload(ctx, id)
+		return err == nil || !errors.Is(err, meta.ErrNotFound)
+	}
+}
+
+// RecoverBlobCommits puts back, after a crash, blobs the metadata store
+// recorded but whose name the blob store lost (see blob.CommitRecoverer),
+// returning how many. The server runs it once before serving, ahead of the
+// janitor, which would otherwise take their bytes for abandoned uploads.
+func (r *Registry) RecoverBlobCommits(ctx context.Context) (int, error) {
+	rec, ok := r.blobs.(blob.CommitRecoverer)
+	if !ok {
+		return 0, nil
+	}
+	recorded := func(ctx context.Context, dgst digest.Digest) (bool, error) {
+		_, err := r.meta.GetBlob(ctx, dgst)
+		if errors.Is(err, meta.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	n, err := rec.RecoverCommits(ctx, recorded, r.inSession(ctx))
+	if err != nil {
+		return n, internal(err, "recover blob commits")
+	}
+	return n, nil
 }
 
 func marshalHash(h hash.Hash) ([]byte, error) {

@@ -144,6 +144,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 	s.core = registry.New(m, b, registry.Config{
 		CreateOnPush: cfg.CreateOnPush, UploadTTL: cfg.UploadTTL, RegistryID: s.id.AccountID(), CacheTTL: st.cacheTTL,
 	}, log)
+	// Before the janitor can mistake their bytes for abandoned uploads.
+	if n, err := s.core.RecoverBlobCommits(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	} else if n > 0 {
+		log.Warn("restored blobs whose rename into place a crash lost", "count", n)
+	}
 
 	s.prom = prometheus.NewRegistry()
 	for _, c := range []prometheus.Collector{

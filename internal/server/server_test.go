@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/berth-registry/berth/internal/config"
 	"github.com/berth-registry/berth/internal/meta"
 )
@@ -695,5 +697,40 @@ func TestLayerURLRoute(t *testing.T) {
 	}
 	if got := resp.Header.Get("WWW-Authenticate"); got != "" {
 		t.Errorf("layer URL asked for credentials: %q", got)
+	}
+}
+
+// A blob whose rename into place a crash lost is back when the server
+// starts again (registry.RecoverBlobCommits runs in New).
+func TestNewRestoresBlobsWhoseRenameWasLost(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	cfg.CreateOnPush = true
+	s, _ := newServer(t, cfg)
+	data := []byte("pushed just before the crash")
+	d := digest.FromBytes(data)
+	if _, err := s.core.PutBlob(ctx, "team/app", d, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	final := filepath.Join(cfg.DataDir, "blobs", "sha256", d.Encoded()[:2], d.Encoded())
+	if err := os.Rename(final, filepath.Join(cfg.DataDir, "uploads", "lost")); err != nil {
+		t.Fatal(err)
+	}
+
+	s, logs := newServer(t, cfg)
+	defer s.Close()
+	if got := logs.lines(t, "restored blobs whose rename into place a crash lost"); len(got) != 1 || got[0]["count"] != 1.0 {
+		t.Errorf("restore log lines: %v", got)
+	}
+	rc, _, err := s.core.OpenBlob(ctx, "team/app", d)
+	if err != nil {
+		t.Fatalf("OpenBlob after restart: %v", err)
+	}
+	defer rc.Close()
+	if got, err := io.ReadAll(rc); err != nil || !bytes.Equal(got, data) {
+		t.Errorf("blob after restart: %q, %v", got, err)
 	}
 }

@@ -5,9 +5,17 @@
 //	blobs/<algorithm>/<first two hex chars>/<hex>   committed blobs
 //	uploads/<id>                                     uploads in progress
 //
-// An upload is written in place and renamed into blobs/ on commit; the rename
-// is the commit point, so a crash leaves either no visible blob or a complete
-// one.
+// An upload is written in place, fsynced and renamed into blobs/ on commit,
+// so a crash leaves either no blob or a complete one under its digest.
+//
+// The rename is not fsynced: a blob costs one fsync of its own (its data),
+// and its name rides on the commit that follows in the metadata store, which
+// is the commit point of a push. A crash can still lose a rename the metadata
+// store has already recorded; the bytes are then durable under their upload
+// name, and RecoverCommits, run at startup, puts them back in place. (A new
+// file's name is made durable by the fsync of its data on the journaling
+// filesystems Linux servers use, ext4, XFS and btrfs; that is what keeps the
+// upload name.)
 //
 // Callers must serialise writes to one upload: the store cannot tell a stale
 // concurrent write from a retry after a failed one. As a guard within this
@@ -58,8 +66,6 @@ type Store struct {
 
 	mu   sync.Mutex
 	busy map[string]struct{} // upload ids being written, committed or aborted
-
-	dirSync *dirSyncer // coalesces the directory fsyncs of concurrent commits
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -77,7 +83,6 @@ func New(root string) (*Store, error) {
 		blobs:   filepath.Join(abs, "blobs"),
 		uploads: filepath.Join(abs, "uploads"),
 		busy:    make(map[string]struct{}),
-		dirSync: newDirSyncer(syncDir),
 	}
 	for _, dir := range []string{s.blobs, s.uploads} {
 		if err := os.MkdirAll(dir, dirPerm); err != nil {
@@ -368,7 +373,9 @@ type limitedFile struct {
 func (l limitedFile) Close() error { return l.f.Close() }
 
 // CommitUpload makes the upload's first size bytes durable and visible under
-// dgst: fsync the file, rename it into place, fsync the directory.
+// dgst: fsync the file and rename it into place. The rename's durability is
+// the caller's metadata commit's, backed by RecoverCommits (see the package
+// documentation).
 func (s *Store) CommitUpload(ctx context.Context, id string, state []byte, size int64, dgst digest.Digest) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -419,7 +426,8 @@ func (s *Store) commit(f *os.File, src, dst string, size int64) error {
 		return fmt.Errorf("upload holds %d bytes, want %d", fi.Size(), size)
 	}
 	// Content-addressed: an existing blob of the right size already holds
-	// these bytes, and it was made durable when it was committed.
+	// these bytes, fsynced before they were renamed into place (and should
+	// that rename be lost, RecoverCommits restores it from its upload name).
 	if dfi, err := os.Stat(dst); err == nil && dfi.Mode().IsRegular() && dfi.Size() == size {
 		f.Close()
 		if err := os.Remove(src); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -440,21 +448,20 @@ func (s *Store) commit(f *os.File, src, dst string, size int64) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	dir := filepath.Dir(dst)
-	if err := os.Rename(src, dst); err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		// Prefix directory missing (an algorithm not created by New, or
-		// removed by hand): create it durably, then retry.
-		if err := s.mkdirDurable(dir); err != nil {
-			return err
-		}
-		if err := os.Rename(src, dst); err != nil {
-			return err
-		}
+	return s.rename(src, dst)
+}
+
+// rename moves src to dst, creating dst's prefix directory durably when it
+// is missing (an algorithm not created by New, or removed by hand).
+func (s *Store) rename(src, dst string) error {
+	err := os.Rename(src, dst)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
-	return s.dirSync.Sync(dir)
+	if err := s.mkdirDurable(filepath.Dir(dst)); err != nil {
+		return err
+	}
+	return os.Rename(src, dst)
 }
 
 // mkdirDurable creates dir and its parents up to the blobs directory and
