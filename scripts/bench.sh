@@ -100,6 +100,18 @@ pids+=("$dist_pid")
 wait_up "http://127.0.0.1:$berth_port/healthz" berth "$berth_pid"
 wait_up "http://127.0.0.1:$dist_port/v2/" distribution "$dist_pid"
 
+# On thin-provisioned VM disks the speed of a write depends on the history
+# of the blocks it lands on: blocks the filesystem has discarded take writes
+# several times faster than blocks that still hold stale data. Discarding
+# all free space first gives every participant the same kind of blocks and
+# steadies push-large from round to round. Best effort: it needs root and a
+# device that supports discard.
+if command -v fstrim >/dev/null 2>&1 && fstrim "$work" 2>/dev/null; then
+	echo "bench: discarded the free space of the filesystem under $work (fstrim)" >&2
+else
+	echo "bench: could not fstrim $work; push-large figures may drift more between rounds" >&2
+fi
+
 echo "bench: berth pid $berth_pid, distribution pid $dist_pid, data in $work" >&2
 AWS_ACCESS_KEY_ID="$key_id" AWS_SECRET_ACCESS_KEY="$secret" AWS_REGION=us-east-1 \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \

@@ -135,9 +135,6 @@ func stepPushLarge(ctx context.Context, r *run) error {
 	}
 	var img *image
 	prep := func(round int) error {
-		if err := r.ceiling.forget(); err != nil {
-			return err
-		}
 		var err error
 		img, err = r.variant(round)
 		return err
