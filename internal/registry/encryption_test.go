@@ -6,13 +6,11 @@ import (
 	"io"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/blob/fs"
-	"github.com/berth-registry/berth/internal/meta/sqlite"
 	"github.com/berth-registry/berth/internal/registry"
 )
 
@@ -52,18 +50,8 @@ func (s *countingStore) CommitUpload(ctx context.Context, id string, state []byt
 
 func newCoreOn(t *testing.T, wrap func(*fs.Store) blob.Store) *registry.Registry {
 	t.Helper()
-	dir := t.TempDir()
-	m, err := sqlite.Open(context.Background(), dir+"/meta.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	b, err := fs.New(dir + "/blobs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
-	return registry.New(m, wrap(b), registry.Config{CreateOnPush: true, RegistryID: "123456789012", UploadTTL: time.Hour, Now: now}, nil)
+	r, _ := newCoreInDir(t, t.TempDir(), true, wrap)
+	return r
 }
 
 // pushChunked pushes data into repo as a chunked upload with a final chunk.

@@ -10,10 +10,6 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
-
-	"github.com/berth-registry/berth/internal/blob/fs"
-	"github.com/berth-registry/berth/internal/meta/sqlite"
-	"github.com/berth-registry/berth/internal/registry"
 )
 
 // A crash can lose the rename that put a pushed blob in place after the
@@ -22,17 +18,7 @@ import (
 func TestRecoverBlobCommitsAfterLostRename(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	m, err := sqlite.Open(ctx, dir+"/meta.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	b, err := fs.New(dir + "/blobs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	r := registry.New(m, b, registry.Config{CreateOnPush: true, RegistryID: "123456789012", UploadTTL: time.Hour, Now: c.now}, nil)
+	r, c := newCoreInDir(t, dir, true, nil)
 
 	data := []byte("a layer the crash nearly lost")
 	d := pushChunked(t, r, "team/app", data)

@@ -8,8 +8,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/blob/fs"
-	"github.com/berth-registry/berth/internal/meta/sqlite"
 	"github.com/berth-registry/berth/internal/registry"
 )
 
@@ -31,18 +31,11 @@ func (p *presigningFS) PresignGet(_ context.Context, dgst digest.Digest, ttl tim
 
 func TestBlobURL(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	m, err := sqlite.Open(ctx, dir+"/meta.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	b, err := fs.New(dir + "/blobs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ps := &presigningFS{Store: b}
-	r := registry.New(m, ps, registry.Config{CreateOnPush: true, RegistryID: "123456789012"}, nil)
+	var ps *presigningFS
+	r, _ := newCoreInDir(t, t.TempDir(), true, func(b *fs.Store) blob.Store {
+		ps = &presigningFS{Store: b}
+		return ps
+	})
 	d := pushBlob(t, r, "app", []byte("hello"))
 	pushBlob(t, r, "other", []byte("elsewhere"))
 

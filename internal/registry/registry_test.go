@@ -13,6 +13,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/berth-registry/berth/internal/blob"
 	"github.com/berth-registry/berth/internal/blob/fs"
 	"github.com/berth-registry/berth/internal/meta/sqlite"
 	"github.com/berth-registry/berth/internal/registry"
@@ -25,9 +26,14 @@ func (c *clock) now() time.Time { return c.t }
 
 func newCore(t *testing.T, createOnPush bool) (*registry.Registry, *clock) {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	m, err := sqlite.Open(ctx, dir+"/meta.db")
+	return newCoreInDir(t, t.TempDir(), createOnPush, nil)
+}
+
+// newCoreInDir builds a core on SQLite (dir/meta.db) and the filesystem
+// store (dir/blobs), wrapped by wrap unless it is nil.
+func newCoreInDir(t *testing.T, dir string, createOnPush bool, wrap func(*fs.Store) blob.Store) (*registry.Registry, *clock) {
+	t.Helper()
+	m, err := sqlite.Open(context.Background(), dir+"/meta.db")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +42,12 @@ func newCore(t *testing.T, createOnPush bool) (*registry.Registry, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var store blob.Store = b
+	if wrap != nil {
+		store = wrap(b)
+	}
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	return registry.New(m, b, registry.Config{CreateOnPush: createOnPush, RegistryID: "123456789012", UploadTTL: time.Hour, Now: c.now}, nil), c
+	return registry.New(m, store, registry.Config{CreateOnPush: createOnPush, RegistryID: "123456789012", UploadTTL: time.Hour, Now: c.now}, nil), c
 }
 
 func wantKind(t *testing.T, err error, kind registry.Kind) {
