@@ -2,6 +2,7 @@ package iamapi
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,7 +15,7 @@ import (
 // operation is one action of the table.
 type operation struct {
 	// resource returns the ARN authorization is checked against.
-	resource func(h *Handler, req *request) (string, error)
+	resource func(h *Handler, ctx context.Context, req *request) (string, error)
 	run      func(h *Handler, ctx context.Context, req *request) (any, error)
 	// mutates marks actions written to the audit log.
 	mutates bool
@@ -53,32 +54,54 @@ func init() {
 	}
 }
 
-// Resources for authorization.
+// Resources for authorization. An existing user or group is authorized
+// under its ARN as stored, path included, as AWS does: a policy may grant
+// iam:DeleteUser on arn:aws:iam::*:user/division/* only.
 
-func anyResource(*Handler, *request) (string, error) { return "*", nil }
+func anyResource(*Handler, context.Context, *request) (string, error) { return "*", nil }
 
-func userResource(h *Handler, req *request) (string, error) {
+func userResource(h *Handler, ctx context.Context, req *request) (string, error) {
 	name := req.get("UserName")
 	if name == "" {
 		return req.principal.ARN, nil // the caller's own user
 	}
-	path := req.get("Path")
-	if path == "" {
-		path = "/"
+	if path := req.get("Path"); path != "" { // CreateUser
+		return h.id.UserARN(path, name), nil
 	}
-	return h.id.UserARN(path, name), nil
+	u, err := h.id.GetUser(ctx, name)
+	switch {
+	case err == nil:
+		return u.ARN, nil
+	case isIAMError(err): // no such user, or a bad name: the action reports it
+		return h.id.UserARN("/", name), nil
+	default:
+		return "", err
+	}
 }
 
-func usersResource(h *Handler, _ *request) (string, error) {
+func usersResource(h *Handler, _ context.Context, _ *request) (string, error) {
 	return "arn:aws:iam::" + h.id.AccountID() + ":user/", nil
 }
 
-func groupResource(h *Handler, req *request) (string, error) {
-	path := req.get("Path")
-	if path == "" {
-		path = "/"
+func groupResource(h *Handler, ctx context.Context, req *request) (string, error) {
+	name := req.get("GroupName")
+	if path := req.get("Path"); path != "" { // CreateGroup
+		return h.id.GroupARN(path, name), nil
 	}
-	return h.id.GroupARN(path, req.get("GroupName")), nil
+	g, err := h.id.GetGroup(ctx, name)
+	switch {
+	case err == nil:
+		return g.ARN, nil
+	case isIAMError(err):
+		return h.id.GroupARN("/", name), nil
+	default:
+		return "", err
+	}
+}
+
+func isIAMError(err error) bool {
+	var e *identity.IAMError
+	return errors.As(err, &e)
 }
 
 // XML shapes of the IAM model.

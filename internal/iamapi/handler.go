@@ -231,7 +231,7 @@ func (h *Handler) serve(r *http.Request, reqID string) (*request, any, error) {
 	if v := params.Get("Version"); v != version {
 		return req, nil, newError("InvalidAction", fmt.Sprintf("Could not find operation %s for version %s", req.action, v))
 	}
-	resource, err := op.resource(h, req)
+	resource, err := op.resource(h, r.Context(), req)
 	if err != nil {
 		return req, nil, err
 	}

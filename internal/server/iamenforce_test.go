@@ -311,3 +311,84 @@ func TestIAMExplicitDenyWording(t *testing.T) {
 		t.Errorf("message %q does not say explicit deny", apiErr.ErrorMessage())
 	}
 }
+
+// An existing user or group is authorized under its ARN with its path, so
+// a policy can delegate one path of the account.
+func TestAuthorizationUsesStoredPaths(t *testing.T) {
+	e := newEnforceEnv(t)
+	ctx := context.Background()
+	id := e.s.Identity()
+	for _, u := range []struct{ name, path string }{{"bob", "/division/"}, {"carol", "/"}} {
+		if _, err := id.CreateUser(ctx, u.name, u.path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, g := range []struct{ name, path string }{{"ops", "/division/"}, {"dev", "/"}} {
+		if _, err := id.CreateGroup(ctx, g.name, g.path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const delegate = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GetUser","iam:DeleteUser","iam:GetGroup"],` +
+		`"Resource":["arn:aws:iam::*:user/division/*","arn:aws:iam::*:group/division/*"]}]}`
+	akid, secret := e.user(t, "admin", nil, delegate)
+	admin := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(e.base),
+		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, "")})
+	account := id.AccountID()
+
+	tests := []struct {
+		name     string
+		call     func() error
+		resource string // "" = allowed
+	}{
+		{"GetUser in the path", func() error {
+			_, err := admin.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("bob")})
+			return err
+		}, ""},
+		{"GetUser outside it", func() error {
+			_, err := admin.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("carol")})
+			return err
+		}, "user/carol"},
+		{"GetUser of nobody", func() error {
+			_, err := admin.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("nobody")})
+			return err
+		}, "user/nobody"},
+		{"GetGroup in the path", func() error {
+			_, err := admin.GetGroup(ctx, &iam.GetGroupInput{GroupName: aws.String("ops")})
+			return err
+		}, ""},
+		{"GetGroup outside it", func() error {
+			_, err := admin.GetGroup(ctx, &iam.GetGroupInput{GroupName: aws.String("dev")})
+			return err
+		}, "group/dev"},
+		{"DeleteUser outside it", func() error {
+			_, err := admin.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("carol")})
+			return err
+		}, "user/carol"},
+		{"DeleteUser in the path", func() error {
+			_, err := admin.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("bob")})
+			return err
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if tt.resource == "" {
+				if err != nil {
+					t.Fatalf("denied: %v", err)
+				}
+				return
+			}
+			var apiErr smithy.APIError
+			if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "AccessDenied" ||
+				!strings.Contains(apiErr.ErrorMessage(), "on resource: arn:aws:iam::"+account+":"+tt.resource+" ") {
+				t.Fatalf("err = %v, want AccessDenied on %s", err, tt.resource)
+			}
+		})
+	}
+	if _, err := id.GetUser(ctx, "carol"); err != nil {
+		t.Errorf("carol after a denied DeleteUser: %v", err)
+	}
+	if _, err := id.GetUser(ctx, "bob"); err == nil {
+		t.Error("bob still exists after an allowed DeleteUser")
+	}
+}
