@@ -141,6 +141,10 @@ type Queries interface {
 	DeleteManifest(ctx context.Context, repo string, dgst digest.Digest) error // ErrNotFound
 	// ManifestParents lists the digests of indexes in repo that reference dgst as a child.
 	ManifestParents(ctx context.Context, repo string, dgst digest.Digest) ([]digest.Digest, error)
+	// ManifestParentsInRange returns, by child digest, the parents in repo of
+	// the children from first to last inclusive, each list in digest order:
+	// the parents of a page of ListManifests in one query.
+	ManifestParentsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]digest.Digest, error)
 	// ListManifests returns up to limit manifests of repo ordered by digest, after the given digest.
 	ListManifests(ctx context.Context, repo string, after digest.Digest, limit int) ([]Manifest, error)
 	// ListReferrers returns manifests in repo whose subject is dgst, optionally

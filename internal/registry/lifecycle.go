@@ -193,23 +193,24 @@ func (r *Registry) lifecycleImages(ctx context.Context, repo string) ([]lifecycl
 			return nil, internal(err, "list images of %s", repo)
 		}
 		var tagsOf map[digest.Digest][]string
+		var parentsOf map[digest.Digest][]digest.Digest
 		if len(batch) > 0 {
-			// The batch is in digest order: one query fetches all its tags.
-			if tagsOf, err = r.meta.TagsInRange(ctx, repo, batch[0].Digest, batch[len(batch)-1].Digest); err != nil {
+			// The batch is in digest order: one query fetches all its tags,
+			// one all its parents.
+			first, last := batch[0].Digest, batch[len(batch)-1].Digest
+			if tagsOf, err = r.meta.TagsInRange(ctx, repo, first, last); err != nil {
 				return nil, internal(err, "list tags of %s", repo)
+			}
+			if parentsOf, err = r.meta.ManifestParentsInRange(ctx, repo, first, last); err != nil {
+				return nil, internal(err, "find parents in %s", repo)
 			}
 		}
 		for i := range batch {
 			m := &batch[i]
 			after = m.Digest
-			tags := tagsOf[m.Digest]
-			parents, err := r.meta.ManifestParents(ctx, repo, m.Digest)
-			if err != nil {
-				return nil, internal(err, "find parents of %s", m.Digest)
-			}
 			img := lifecycle.Image{
-				Digest: m.Digest, Tags: tags, PushedAt: m.PushedAt, LastPulledAt: m.LastPulledAt,
-				StorageClass: lifecycle.ImageActive, ReferencedByIndexes: parents, Subject: m.Subject,
+				Digest: m.Digest, Tags: tagsOf[m.Digest], PushedAt: m.PushedAt, LastPulledAt: m.LastPulledAt,
+				StorageClass: lifecycle.ImageActive, ReferencedByIndexes: parentsOf[m.Digest], Subject: m.Subject,
 			}
 			if st, ok := states[m.Digest]; ok {
 				img.StorageClass = engineClass(st.Status)

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) meta.Store) {
 		{"BlobRepositories", testBlobRepositories}, // blobrepos.go
 		{"Manifests", testManifests},
 		{"ManifestParents", testManifestParents},
+		{"ManifestParentsInRange", testManifestParentsInRange},
 		{"DeleteManifest", testDeleteManifest},
 		{"ListManifests", testListManifests},
 		{"Referrers", testReferrers},
@@ -385,6 +386,48 @@ func testManifests(t *testing.T, s meta.Store) {
 	wantErr(t, s.RecordPull(ctx, "other", m.Digest, pulled), meta.ErrNotFound)
 }
 
+func testManifestParentsInRange(t *testing.T, s meta.Store) {
+	ctx := t.Context()
+	for _, repo := range []string{"r", "other"} {
+		createRepo(t, s, repo)
+	}
+	var cs []digest.Digest
+	for _, name := range []string{"c1", "c2", "c3", "c4"} {
+		cs = append(cs, putManifest(t, s, "r", name).Digest)
+	}
+	slices.Sort(cs)
+	i1 := newManifest("r", "index1")
+	i1.MediaType = ocispec.MediaTypeImageIndex
+	i2 := newManifest("r", "index2")
+	i2.MediaType = ocispec.MediaTypeImageIndex
+	must(t, s.PutManifest(ctx, i1, meta.Refs{Manifests: []digest.Digest{cs[1], cs[2], cs[3]}}))
+	must(t, s.PutManifest(ctx, i2, meta.Refs{Manifests: []digest.Digest{cs[1]}}))
+	putManifest(t, s, "other", "c2")
+	o1 := newManifest("other", "index1")
+	must(t, s.PutManifest(ctx, o1, meta.Refs{Manifests: []digest.Digest{cs[0], cs[1]}}))
+
+	// cs[0] has parents only in "other"; cs[3] is outside the range.
+	got, err := s.ManifestParentsInRange(ctx, "r", cs[0], cs[2])
+	must(t, err)
+	wantGrouped(t, "ManifestParentsInRange", got, map[digest.Digest][]digest.Digest{cs[1]: sortedDigests(i1.Digest, i2.Digest), cs[2]: {i1.Digest}})
+	got, err = s.ManifestParentsInRange(ctx, "nope", cs[0], cs[3])
+	must(t, err)
+	wantGrouped(t, "ManifestParentsInRange of an unknown repository", got, nil)
+}
+
+// wantGrouped compares a by-digest grouping with want.
+func wantGrouped[V comparable](t *testing.T, what string, got, want map[digest.Digest][]V) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s = %v, want %v", what, got, want)
+	}
+	for d, vs := range want {
+		if !slices.Equal(got[d], vs) {
+			t.Fatalf("%s[%s] = %v, want %v", what, d, got[d], vs)
+		}
+	}
+}
+
 func testManifestParents(t *testing.T, s meta.Store) {
 	ctx := t.Context()
 	for _, repo := range []string{"r", "other"} {
@@ -493,20 +536,10 @@ func testTagsInRange(t *testing.T, s meta.Store) {
 
 	got, err := s.TagsInRange(ctx, "r", ds[0], ds[2])
 	must(t, err)
-	want := map[digest.Digest][]string{ds[1]: {"y", "z"}, ds[2]: {"x"}}
-	if len(got) != len(want) {
-		t.Fatalf("TagsInRange = %v, want %v", got, want)
-	}
-	for d, tags := range want {
-		if !slices.Equal(got[d], tags) {
-			t.Fatalf("TagsInRange[%s] = %q, want %q", d, got[d], tags)
-		}
-	}
+	wantGrouped(t, "TagsInRange", got, map[digest.Digest][]string{ds[1]: {"y", "z"}, ds[2]: {"x"}})
 	got, err = s.TagsInRange(ctx, "nope", ds[0], ds[3])
 	must(t, err)
-	if len(got) != 0 {
-		t.Fatalf("TagsInRange of an unknown repository = %v, want none", got)
-	}
+	wantGrouped(t, "TagsInRange of an unknown repository", got, nil)
 }
 
 func testListManifests(t *testing.T, s meta.Store) {

@@ -561,21 +561,22 @@ func TestQueriesUseIndexes(t *testing.T) {
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `RESET enable_seqscan`)
 	queries := map[string]string{
-		"GetRepository":     sqlGetRepository,
-		"ListRepositories":  sqlListRepositories,
-		"GetBlob":           sqlGetBlob,
-		"GetRepositoryBlob": sqlGetRepositoryBlob,
-		"GetManifest":       sqlGetManifest,
-		"ManifestParents":   sqlManifestParents,
-		"ListManifests":     sqlListManifests,
-		"ListReferrers":     sqlListReferrers,
-		"GetTag":            sqlGetTag,
-		"ListTags":          sqlListTags,
-		"TagsOf":            sqlTagsOf,
-		"TagsInRange":       sqlTagsInRange,
-		"GetUpload":         sqlGetUpload,
-		"ListStaleUploads":  sqlListStaleUploads,
-		"GetSetting":        sqlGetSetting,
+		"GetRepository":          sqlGetRepository,
+		"ListRepositories":       sqlListRepositories,
+		"GetBlob":                sqlGetBlob,
+		"GetRepositoryBlob":      sqlGetRepositoryBlob,
+		"GetManifest":            sqlGetManifest,
+		"ManifestParents":        sqlManifestParents,
+		"ListManifests":          sqlListManifests,
+		"ListReferrers":          sqlListReferrers,
+		"GetTag":                 sqlGetTag,
+		"ListTags":               sqlListTags,
+		"TagsOf":                 sqlTagsOf,
+		"TagsInRange":            sqlTagsInRange,
+		"ManifestParentsInRange": sqlManifestParentsInRange,
+		"GetUpload":              sqlGetUpload,
+		"ListStaleUploads":       sqlListStaleUploads,
+		"GetSetting":             sqlGetSetting,
 	}
 	for name, q := range queries {
 		// A generic plan, as a cached prepared statement ends up with.

@@ -67,11 +67,13 @@ const (
 	SELECT count(*) FROM m`
 	sqlGetManifest = `SELECT ` + manifestColumns + ` FROM manifests WHERE repository = $1 AND digest = $2`
 	// Tags and reference rows go with the manifest through ON DELETE CASCADE.
-	sqlDeleteManifest  = `DELETE FROM manifests WHERE repository = $1 AND digest = $2`
-	sqlManifestParents = `SELECT parent_digest FROM manifest_manifest_refs WHERE repository = $1 AND child_digest = $2 ORDER BY parent_digest`
-	sqlListManifests   = `SELECT ` + manifestColumns + ` FROM manifests WHERE repository = $1 AND digest > $2 ORDER BY digest LIMIT $3`
-	sqlListReferrers   = `SELECT ` + manifestColumns + ` FROM manifests WHERE repository = $1 AND subject = $2 AND ($3 = '' OR artifact_type = $3) ORDER BY digest`
-	sqlRecordPull      = `UPDATE manifests SET last_pulled_at = $3 WHERE repository = $1 AND digest = $2`
+	sqlDeleteManifest         = `DELETE FROM manifests WHERE repository = $1 AND digest = $2`
+	sqlManifestParents        = `SELECT parent_digest FROM manifest_manifest_refs WHERE repository = $1 AND child_digest = $2 ORDER BY parent_digest`
+	sqlManifestParentsInRange = `SELECT child_digest, parent_digest FROM manifest_manifest_refs
+		WHERE repository = $1 AND child_digest >= $2 AND child_digest <= $3 ORDER BY child_digest, parent_digest`
+	sqlListManifests = `SELECT ` + manifestColumns + ` FROM manifests WHERE repository = $1 AND digest > $2 ORDER BY digest LIMIT $3`
+	sqlListReferrers = `SELECT ` + manifestColumns + ` FROM manifests WHERE repository = $1 AND subject = $2 AND ($3 = '' OR artifact_type = $3) ORDER BY digest`
+	sqlRecordPull    = `UPDATE manifests SET last_pulled_at = $3 WHERE repository = $1 AND digest = $2`
 
 	// SetTag reads the previous target and writes the new one in one
 	// statement, so both come from one snapshot (the CTE is read in
@@ -505,21 +507,39 @@ func (q querier) TagsOf(ctx context.Context, repo string, dgst digest.Digest) ([
 }
 
 func (q querier) TagsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]string, error) {
-	rows, err := q.db.Query(ctx, sqlTagsInRange, repo, string(first), string(last))
+	out, err := grouped[string](ctx, q, sqlTagsInRange, repo, first, last)
 	if err != nil {
-		return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, classify(err))
+		return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, err)
+	}
+	return out, nil
+}
+
+func (q querier) ManifestParentsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]digest.Digest, error) {
+	out, err := grouped[digest.Digest](ctx, q, sqlManifestParentsInRange, repo, first, last)
+	if err != nil {
+		return nil, fmt.Errorf("manifest parents %s@%s..%s: %w", repo, first, last, err)
+	}
+	return out, nil
+}
+
+// grouped runs a query of (digest, value) rows for the digests of repo
+// from first to last and groups the values by digest, in row order.
+func grouped[V ~string](ctx context.Context, q querier, sql, repo string, first, last digest.Digest) (map[digest.Digest][]V, error) {
+	rows, err := q.db.Query(ctx, sql, repo, string(first), string(last))
+	if err != nil {
+		return nil, classify(err)
 	}
 	defer rows.Close()
-	out := make(map[digest.Digest][]string)
+	out := make(map[digest.Digest][]V)
 	for rows.Next() {
-		var d, name string
-		if err := rows.Scan(&d, &name); err != nil {
-			return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, classify(err))
+		var d, v string
+		if err := rows.Scan(&d, &v); err != nil {
+			return nil, classify(err)
 		}
-		out[digest.Digest(d)] = append(out[digest.Digest(d)], name)
+		out[digest.Digest(d)] = append(out[digest.Digest(d)], V(v))
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, classify(err))
+		return nil, classify(err)
 	}
 	return out, nil
 }

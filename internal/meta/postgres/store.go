@@ -72,6 +72,13 @@ func (s *Store) TagsOf(ctx context.Context, repo string, dgst digest.Digest) ([]
 	return read(ctx, s, "tags of", func(q querier) ([]string, error) { return q.TagsOf(ctx, repo, dgst) })
 }
 
+// ManifestParentsInRange implements meta.Queries on the read pool.
+func (s *Store) ManifestParentsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]digest.Digest, error) {
+	return read(ctx, s, "manifest parents in range", func(q querier) (map[digest.Digest][]digest.Digest, error) {
+		return q.ManifestParentsInRange(ctx, repo, first, last)
+	})
+}
+
 // TagsInRange implements meta.Queries on the read pool.
 func (s *Store) TagsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]string, error) {
 	return read(ctx, s, "tags in range", func(q querier) (map[digest.Digest][]string, error) {

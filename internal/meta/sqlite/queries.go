@@ -34,6 +34,7 @@ const (
 	qGetManifest
 	qDeleteManifest
 	qManifestParents
+	qManifestParentsInRange
 	qListManifests
 	qListReferrers
 	qRecordPull
@@ -98,6 +99,8 @@ var queries = [numQueries]query{
 	qDeleteManifest: {sql: `DELETE FROM manifests WHERE repository = $1 AND digest = $2`},
 	qManifestParents: {read: true, sql: `SELECT parent_digest FROM manifest_manifest_refs
 		WHERE repository = $1 AND child_digest = $2 ORDER BY parent_digest`},
+	qManifestParentsInRange: {read: true, sql: `SELECT child_digest, parent_digest FROM manifest_manifest_refs
+		WHERE repository = $1 AND child_digest >= $2 AND child_digest <= $3 ORDER BY child_digest, parent_digest`},
 	qListManifests: {read: true, sql: `SELECT ` + manifestColumns + ` FROM manifests
 		WHERE repository = $1 AND digest > $2 ORDER BY digest LIMIT $3`},
 	qListReferrers: {read: true, sql: `SELECT ` + manifestColumns + ` FROM manifests
@@ -578,21 +581,39 @@ func (q *querier) TagsOf(ctx context.Context, repo string, dgst digest.Digest) (
 }
 
 func (q *querier) TagsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]string, error) {
-	rows, err := q.stmt(ctx, qTagsInRange).QueryContext(ctx, repo, string(first), string(last))
+	out, err := grouped[string](ctx, q, qTagsInRange, repo, first, last)
 	if err != nil {
-		return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, classify(err))
+		return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, err)
+	}
+	return out, nil
+}
+
+func (q *querier) ManifestParentsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]digest.Digest, error) {
+	out, err := grouped[digest.Digest](ctx, q, qManifestParentsInRange, repo, first, last)
+	if err != nil {
+		return nil, fmt.Errorf("manifest parents %s@%s..%s: %w", repo, first, last, err)
+	}
+	return out, nil
+}
+
+// grouped runs a query of (digest, value) rows for the digests of repo
+// from first to last and groups the values by digest, in row order.
+func grouped[V ~string](ctx context.Context, q *querier, id int, repo string, first, last digest.Digest) (map[digest.Digest][]V, error) {
+	rows, err := q.stmt(ctx, id).QueryContext(ctx, repo, string(first), string(last))
+	if err != nil {
+		return nil, classify(err)
 	}
 	defer rows.Close()
-	out := make(map[digest.Digest][]string)
+	out := make(map[digest.Digest][]V)
 	for rows.Next() {
-		var d, name string
-		if err := rows.Scan(&d, &name); err != nil {
-			return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, err)
+		var d, v string
+		if err := rows.Scan(&d, &v); err != nil {
+			return nil, err
 		}
-		out[digest.Digest(d)] = append(out[digest.Digest(d)], name)
+		out[digest.Digest(d)] = append(out[digest.Digest(d)], V(v))
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("tags of %s@%s..%s: %w", repo, first, last, err)
+		return nil, err
 	}
 	return out, nil
 }

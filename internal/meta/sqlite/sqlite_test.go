@@ -250,17 +250,18 @@ func TestOpenPathIsNotParsedAsURI(t *testing.T) {
 func TestQueriesUseIndexes(t *testing.T) {
 	s := openTemp(t)
 	wantIndex := map[int]string{
-		qGetRepository:     "sqlite_autoindex_repositories_1 (name=?)",
-		qGetRepositoryBlob: "sqlite_autoindex_repository_blobs_1 (repository=? AND digest=?)",
-		qGetManifest:       "sqlite_autoindex_manifests_1 (repository=? AND digest=?)",
-		qGetTag:            "sqlite_autoindex_tags_1 (repository=? AND name=?)",
-		qListReferrers:     "manifests_subject (repository=? AND subject=?)",
-		qManifestParents:   "manifest_manifest_refs_child (repository=? AND child_digest=?)",
-		qTagsOf:            "tags_digest (repository=? AND digest=?)",
-		qTagsInRange:       "tags_digest (repository=? AND digest>? AND digest<?)",
-		qListStaleUploads:  "uploads_updated_at (updated_at<?)",
-		qListTags:          "sqlite_autoindex_tags_1 (repository=? AND name>?)",
-		qListManifests:     "sqlite_autoindex_manifests_1 (repository=? AND digest>?)",
+		qGetRepository:          "sqlite_autoindex_repositories_1 (name=?)",
+		qGetRepositoryBlob:      "sqlite_autoindex_repository_blobs_1 (repository=? AND digest=?)",
+		qGetManifest:            "sqlite_autoindex_manifests_1 (repository=? AND digest=?)",
+		qGetTag:                 "sqlite_autoindex_tags_1 (repository=? AND name=?)",
+		qListReferrers:          "manifests_subject (repository=? AND subject=?)",
+		qManifestParents:        "manifest_manifest_refs_child (repository=? AND child_digest=?)",
+		qTagsOf:                 "tags_digest (repository=? AND digest=?)",
+		qTagsInRange:            "tags_digest (repository=? AND digest>? AND digest<?)",
+		qManifestParentsInRange: "manifest_manifest_refs_child (repository=? AND child_digest>? AND child_digest<?)",
+		qListStaleUploads:       "uploads_updated_at (updated_at<?)",
+		qListTags:               "sqlite_autoindex_tags_1 (repository=? AND name>?)",
+		qListManifests:          "sqlite_autoindex_manifests_1 (repository=? AND digest>?)",
 	}
 	for id, q := range queries {
 		if strings.HasPrefix(q.sql, "INSERT") {

@@ -69,6 +69,11 @@ func (s *Store) TagsOf(ctx context.Context, repo string, dgst digest.Digest) ([]
 	return s.reads.TagsOf(ctx, repo, dgst)
 }
 
+// ManifestParentsInRange implements meta.Queries on the read pool.
+func (s *Store) ManifestParentsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]digest.Digest, error) {
+	return s.reads.ManifestParentsInRange(ctx, repo, first, last)
+}
+
 // TagsInRange implements meta.Queries on the read pool.
 func (s *Store) TagsInRange(ctx context.Context, repo string, first, last digest.Digest) (map[digest.Digest][]string, error) {
 	return s.reads.TagsInRange(ctx, repo, first, last)
