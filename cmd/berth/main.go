@@ -99,6 +99,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		config.Usage(stdout)
 		return nil
 	}
+	if err == nil {
+		err = cfg.ValidateNode()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "berth serve: %v\nRun 'berth serve --help' for usage.\n", err)
 		return errUsage

@@ -11,6 +11,9 @@ import (
 	"time"
 )
 
+// unreachablePG is a PostgreSQL URL nothing listens at.
+const unreachablePG = "postgres://berth@127.0.0.1:1/berth?sslmode=disable&connect_timeout=2"
+
 func TestRun(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -27,6 +30,10 @@ func TestRun(t *testing.T) {
 		{"serve help", []string{"serve", "--help"}, 0, "BERTH_UPLOAD_TTL", ""},
 		{"serve bad flag", []string{"serve", "--upload-ttl", "soon"}, 2, "", `invalid duration "soon"`},
 		{"serve bad data dir", []string{"serve", "--data-dir", "/dev/null/x", "--log-level", "error"}, 1, "", "create data dir"},
+		{"serve on postgres without a master key", []string{"serve", "--metadata", unreachablePG}, 2, "", "master-key-file: required"},
+		// The metadata tools need no master key: they get as far as the database.
+		{"vulndb on postgres", []string{"vulndb", "import", "--metadata", unreachablePG, "x.zip"}, 1, "", "127.0.0.1:1"},
+		{"usage on postgres", []string{"usage", "--metadata", unreachablePG, "--log-level", "error"}, 1, "", "127.0.0.1:1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,21 @@ func (c Config) UsesS3() bool { return c.BlobStore != "" }
 // UsesPostgres reports whether metadata lives in PostgreSQL.
 func (c Config) UsesPostgres() bool { return c.Metadata != "" }
 
+// ValidateNode is Validate plus what a serving node needs beyond the stores
+// (the metadata tools, `berth vulndb` and `berth usage`, do not): with a
+// PostgreSQL metadata store, a master key file shared by every node.
+func (c Config) ValidateNode() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	// Secrets sealed by one node must open on every other node, so the
+	// master key must be a shared file, never one generated per node.
+	if c.UsesPostgres() && c.MasterKeyFile == "" {
+		return fmt.Errorf("master-key-file: required with a postgres metadata store: every node must use the same master key file (%s); create one with 32 random bytes, e.g. `head -c 32 /dev/urandom > master.key`", EnvName("master-key-file"))
+	}
+	return nil
+}
+
 // validateScaleOut checks the store settings. Store URLs are only checked
 // for their shape here; the stores parse them fully when they open. Error
 // messages never repeat a metadata URL, which may hold a password.
@@ -34,11 +49,6 @@ func (c Config) validateScaleOut() error {
 	if c.Metadata != "" {
 		if !isPostgresURL(c.Metadata) {
 			return errors.New("metadata: want postgres://USER@HOST:PORT/DB?sslmode=disable, or empty for SQLite")
-		}
-		// Secrets sealed by one node must open on every other node, so the
-		// master key must be a shared file, never one generated per node.
-		if c.MasterKeyFile == "" {
-			return fmt.Errorf("master-key-file: required with a postgres metadata store: every node must use the same master key file (%s); create one with 32 random bytes, e.g. `head -c 32 /dev/urandom > master.key`", EnvName("master-key-file"))
 		}
 	}
 	if c.MetadataMaxConns < 0 {

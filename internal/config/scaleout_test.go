@@ -35,7 +35,6 @@ func TestScaleOutSettings(t *testing.T) {
 					t.Fatalf("got %+v", c)
 				}
 			}},
-		{name: "postgres needs shared master key", args: []string{"--metadata", pgURL}, wantErr: "master-key-file"},
 		{name: "bad blob scheme", args: []string{"--blob-store", "gs://bucket"}, wantErr: "blob-store"},
 		{name: "blob store without bucket", args: []string{"--blob-store", "s3:///x"}, wantErr: "blob-store"},
 		{name: "bad metadata scheme", args: []string{"--metadata", "mysql://h/db", "--master-key-file", "/k"}, wantErr: "metadata:"},
@@ -62,6 +61,39 @@ func TestScaleOutSettings(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.check(t, c)
+		})
+	}
+}
+
+// A serving node on PostgreSQL needs the shared master key file; the
+// metadata tools, which load the same settings, do not.
+func TestValidateNodeNeedsSharedMasterKey(t *testing.T) {
+	const pgURL = "postgres://berth:secret@db:5432/berth?sslmode=disable"
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string // "" = valid for a node
+	}{
+		{"postgres without a master key", []string{"--metadata", pgURL}, "master-key-file: required"},
+		{"postgres with one", []string{"--metadata", pgURL, "--master-key-file", "/k"}, ""},
+		{"sqlite without one", nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(tc.args, envMap(nil))
+			if err != nil {
+				t.Fatalf("Load (what the tools run): %v", err)
+			}
+			err = c.ValidateNode()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("ValidateNode: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "secret") {
+				t.Fatalf("ValidateNode = %v, want %q without the DSN", err, tc.wantErr)
+			}
 		})
 	}
 }

@@ -104,7 +104,7 @@ func WithAnnounce(w io.Writer) Option {
 // the server. The caller must Run (or Serve) it, or Close it to release the
 // stores.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ValidateNode(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	if log == nil {
@@ -122,6 +122,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 			return nil, fmt.Errorf("load TLS certificate: %w", err)
 		}
 		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if err := requireSharedMasterKey(cfg); err != nil {
+		return nil, err
 	}
 	st, err := openStores(ctx, cfg, log)
 	if err != nil {

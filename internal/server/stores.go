@@ -46,13 +46,6 @@ type presigner interface {
 // DataDir by default, PostgreSQL (--metadata) and S3 (--blob-store) for a
 // deployment of several nodes.
 func openStores(ctx context.Context, cfg config.Config, log *slog.Logger) (*stores, error) {
-	if cfg.UsesPostgres() {
-		// Each node would otherwise create a master key of its own, and
-		// secrets sealed by one node would not open on another.
-		if _, err := os.Stat(cfg.MasterKeyPath()); err != nil {
-			return nil, fmt.Errorf("master key file: with a postgres metadata store every node must share one master key file, created beforehand (e.g. head -c 32 /dev/urandom > master.key): %w", err)
-		}
-	}
 	st := &stores{cacheTTL: cfg.CacheTTL}
 	var err error
 	if st.meta, err = openMeta(ctx, cfg, log); err != nil {
@@ -70,6 +63,20 @@ func openStores(ctx context.Context, cfg config.Config, log *slog.Logger) (*stor
 	log.Info("stores open", "metadata", metaKind(cfg), "blobs", blobKind(cfg), "cache_ttl", st.cacheTTL.String(),
 		"blob_redirect", st.presign != nil)
 	return st, nil
+}
+
+// requireSharedMasterKey refuses to start a node on PostgreSQL whose master
+// key file does not exist yet: the node would create a key of its own, and
+// secrets sealed by one node would not open on another. The metadata tools
+// (berth usage, berth vulndb) seal nothing and need no key.
+func requireSharedMasterKey(cfg config.Config) error {
+	if !cfg.UsesPostgres() {
+		return nil
+	}
+	if _, err := os.Stat(cfg.MasterKeyPath()); err != nil {
+		return fmt.Errorf("master key file: with a postgres metadata store every node must share one master key file, created beforehand (e.g. head -c 32 /dev/urandom > master.key): %w", err)
+	}
+	return nil
 }
 
 func metaKind(cfg config.Config) string {

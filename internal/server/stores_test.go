@@ -13,6 +13,18 @@ import (
 	"github.com/berth-registry/berth/internal/meta/sqlite"
 )
 
+// A node on PostgreSQL refuses to start without the shared master key file,
+// before it reaches the database.
+func TestNewNeedsSharedMasterKeyFile(t *testing.T) {
+	c := testConfig(t)
+	c.Metadata = "postgres://berth:pw@127.0.0.1:1/berth?sslmode=disable"
+	c.MasterKeyFile = filepath.Join(t.TempDir(), "missing.key")
+	_, err := New(context.Background(), c, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "every node must share one master key file") || strings.Contains(err.Error(), "pw@") {
+		t.Fatalf("New = %v, want the master key error without the DSN", err)
+	}
+}
+
 func TestOpenStores(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -22,10 +34,6 @@ func TestOpenStores(t *testing.T) {
 	}{
 		{name: "embedded default", adjust: func(*config.Config) {}},
 		{name: "explicit cache ttl", adjust: func(c *config.Config) { c.CacheTTL = 2 * time.Second }, wantTTL: 2 * time.Second},
-		{name: "postgres without a shared master key file", adjust: func(c *config.Config) {
-			c.Metadata = "postgres://berth:pw@127.0.0.1:1/berth?sslmode=disable"
-			c.MasterKeyFile = filepath.Join(t.TempDir(), "missing.key")
-		}, wantErr: "every node must share one master key file"},
 		{name: "bad s3 url", adjust: func(c *config.Config) {
 			c.BlobStore = "s3://bucket/prefix?colour=blue"
 		}, wantErr: "blob-store"},
