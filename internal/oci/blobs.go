@@ -133,7 +133,7 @@ func (h *handler) mountSource(r *http.Request, from string, dgst digest.Digest) 
 		return from, true
 	}
 	if from != "" {
-		_, err := h.authorize(r, Access{Repository: from, Actions: []string{ActionPull}})
+		_, err := h.authorize(r, Access{Repository: from, Actions: []string{ActionPull}, MountSource: true})
 		return from, err == nil
 	}
 	candidates, err := h.core.BlobRepositories(r.Context(), dgst, maxMountCandidates)
@@ -141,7 +141,7 @@ func (h *handler) mountSource(r *http.Request, from string, dgst digest.Digest) 
 		return "", false
 	}
 	for _, repo := range candidates {
-		if _, err := h.authorize(r, Access{Repository: repo, Actions: []string{ActionPull}}); err == nil {
+		if _, err := h.authorize(r, Access{Repository: repo, Actions: []string{ActionPull}, MountSource: true}); err == nil {
 			return repo, true
 		}
 	}

@@ -518,16 +518,16 @@ func TestAuthorizeAccess(t *testing.T) {
 	}{
 		{http.MethodGet, "/v2/", []Access{{}}},
 		{http.MethodGet, "/v2/nope", []Access{{}}},
-		{http.MethodGet, "/v2/a/b/tags/list", []Access{{"a/b", []string{ActionPull}}}},
-		{http.MethodHead, "/v2/r/manifests/t", []Access{{"r", []string{ActionPull}}}},
-		{http.MethodPut, "/v2/r/manifests/t", []Access{{"r", []string{ActionPush}}}},
-		{http.MethodDelete, "/v2/r/manifests/t", []Access{{"r", []string{ActionDelete}}}},
-		{http.MethodGet, "/v2/r/blobs/" + d, []Access{{"r", []string{ActionPull}}}},
-		{http.MethodDelete, "/v2/r/blobs/" + d, []Access{{"r", []string{ActionDelete}}}},
-		{http.MethodPost, "/v2/r/blobs/uploads/", []Access{{"r", []string{ActionPush}}}},
-		{http.MethodPost, "/v2/r/blobs/uploads/?mount=" + d + "&from=o", []Access{{"r", []string{ActionPush}}, {"o", []string{ActionPull}}}},
-		{http.MethodPatch, "/v2/r/blobs/uploads/u", []Access{{"r", []string{ActionPush}}}},
-		{http.MethodGet, "/v2/r/referrers/" + d, []Access{{"r", []string{ActionPull}}}},
+		{http.MethodGet, "/v2/a/b/tags/list", []Access{{"a/b", []string{ActionPull}, false}}},
+		{http.MethodHead, "/v2/r/manifests/t", []Access{{"r", []string{ActionPull}, false}}},
+		{http.MethodPut, "/v2/r/manifests/t", []Access{{"r", []string{ActionPush}, false}}},
+		{http.MethodDelete, "/v2/r/manifests/t", []Access{{"r", []string{ActionDelete}, false}}},
+		{http.MethodGet, "/v2/r/blobs/" + d, []Access{{"r", []string{ActionPull}, false}}},
+		{http.MethodDelete, "/v2/r/blobs/" + d, []Access{{"r", []string{ActionDelete}, false}}},
+		{http.MethodPost, "/v2/r/blobs/uploads/", []Access{{"r", []string{ActionPush}, false}}},
+		{http.MethodPost, "/v2/r/blobs/uploads/?mount=" + d + "&from=o", []Access{{"r", []string{ActionPush}, false}, {"o", []string{ActionPull}, true}}},
+		{http.MethodPatch, "/v2/r/blobs/uploads/u", []Access{{"r", []string{ActionPush}, false}}},
+		{http.MethodGet, "/v2/r/referrers/" + d, []Access{{"r", []string{ActionPull}, false}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.target, func(t *testing.T) {

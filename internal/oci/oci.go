@@ -33,6 +33,9 @@ const (
 type Access struct {
 	Repository string
 	Actions    []string
+	// MountSource marks the check of the repository a cross-repository
+	// mount reads from, which is not the repository the request names.
+	MountSource bool
 }
 
 // Options configures the adapter.

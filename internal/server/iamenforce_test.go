@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -20,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/berth-registry/berth/internal/policy"
 )
@@ -390,5 +394,63 @@ func TestAuthorizationUsesStoredPaths(t *testing.T) {
 	}
 	if _, err := id.GetUser(ctx, "bob"); err == nil {
 		t.Error("bob still exists after an allowed DeleteUser")
+	}
+}
+
+// A cross-repository mount reads the source repository's blob: the caller
+// needs ecr:GetDownloadUrlForLayer there, besides push on the target, with
+// from= and without it (then the source is a repository holding the blob
+// that the caller may read). Without it no mount happens and a plain upload
+// starts (202), as the OCI spec prescribes when a mount cannot be made.
+func TestMountNeedsDownloadOnTheSource(t *testing.T) {
+	ctx := context.Background()
+	e := newEnforceEnv(t)
+	root := ecrClient(e.base, testRootKeyID, testRootSecret)
+	for _, repo := range []string{"src", "dst"} {
+		if _, err := root.CreateRepository(ctx, &ecr.CreateRepositoryInput{RepositoryName: aws.String(repo)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := root.PutAccountSetting(ctx, &ecr.PutAccountSettingInput{Name: aws.String("BLOB_MOUNTING"), Value: aws.String("ENABLED")}); err != nil {
+		t.Fatal(err)
+	}
+	const pushDst = `{"Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchCheckLayerAvailability","ecr:InitiateLayerUpload",` +
+		`"ecr:UploadLayerPart","ecr:CompleteLayerUpload","ecr:PutImage"],"Resource":"*"}`
+	const readSrc = `{"Effect":"Allow","Action":"ecr:GetDownloadUrlForLayer","Resource":"arn:aws:ecr:us-east-1:123456789012:repository/src"}`
+	tokens := map[string]string{}
+	for user, policy := range map[string]string{
+		"pusher":  `{"Version":"2012-10-17","Statement":[` + pushDst + `]}`,
+		"mounter": `{"Version":"2012-10-17","Statement":[` + pushDst + `,` + readSrc + `]}`,
+	} {
+		key, secret := e.user(t, user, nil, policy)
+		_, tokens[user] = loginToken(t, ecrClient(e.base, key, secret))
+	}
+
+	tests := []struct {
+		user, from string
+		want       int
+	}{
+		{"pusher", "src", http.StatusAccepted},
+		{"pusher", "", http.StatusAccepted},
+		{"mounter", "src", http.StatusCreated},
+		{"mounter", "", http.StatusCreated},
+	}
+	for i, tt := range tests {
+		t.Run(tt.user+" from "+tt.from, func(t *testing.T) {
+			data := []byte(fmt.Sprintf("layer %d in src", i)) // a blob dst does not hold yet
+			d := digest.FromBytes(data)
+			if _, err := e.s.core.PutBlob(ctx, "src", d, bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+			target := e.base + "/v2/dst/blobs/uploads/?mount=" + d.String()
+			if tt.from != "" {
+				target += "&from=" + tt.from
+			}
+			resp, body := do(t, http.MethodPost, target, nil,
+				http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("AWS:"+tokens[tt.user]))}})
+			if resp.StatusCode != tt.want {
+				t.Fatalf("mount: status %d (%s), want %d", resp.StatusCode, body, tt.want)
+			}
+		})
 	}
 }

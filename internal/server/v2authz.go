@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/berth-registry/berth/internal/auth"
 	"github.com/berth-registry/berth/internal/authz"
@@ -23,7 +22,7 @@ func v2Policy(az *authz.Authorizer, region string, r *http.Request, p *auth.Prin
 		err := az.AuthorizeV2(r.Context(), region, authz.V2Request{
 			Principal: p, Route: route, Method: r.Method,
 			Repository: access.Repository, OCIAction: action,
-			Mount:     isMountSource(route, r.URL.Path, access.Repository),
+			Mount:     access.MountSource,
 			RequestID: reqID, HTTP: r,
 		})
 		if err != nil {
@@ -35,14 +34,4 @@ func v2Policy(az *authz.Authorizer, region string, r *http.Request, p *auth.Prin
 		}
 	}
 	return nil
-}
-
-// isMountSource reports whether access asks about another repository than
-// the one a blob upload start names: the source of a cross-repository mount.
-func isMountSource(route, path, repo string) bool {
-	if route != "blob_upload_start" || repo == "" {
-		return false
-	}
-	target := strings.TrimSuffix(strings.TrimPrefix(path, "/v2/"), "/")
-	return target != repo+"/blobs/uploads"
 }
