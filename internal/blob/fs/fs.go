@@ -95,7 +95,7 @@ func New(root string) (*Store, error) {
 	if err := s.ensurePrefixDirs(digest.SHA256); err != nil {
 		return nil, err
 	}
-	if err := syncDir(abs); err != nil {
+	if err := syncPath(abs); err != nil {
 		return nil, fmt.Errorf("fs blob store: %w", err)
 	}
 	return s, nil
@@ -124,10 +124,10 @@ func (s *Store) ensurePrefixDirs(alg digest.Algorithm) error {
 	if !created {
 		return nil
 	}
-	if err := syncDir(algDir); err != nil {
+	if err := syncPath(algDir); err != nil {
 		return fmt.Errorf("fs blob store: %w", err)
 	}
-	if err := syncDir(s.blobs); err != nil {
+	if err := syncPath(s.blobs); err != nil {
 		return fmt.Errorf("fs blob store: %w", err)
 	}
 	return nil
@@ -403,7 +403,7 @@ func (s *Store) CommitUpload(ctx context.Context, id string, state []byte, size 
 		}
 		// A retry after a crash between the rename and the caller's
 		// bookkeeping: the blob is already in place.
-		if fi, serr := os.Stat(dst); serr == nil && fi.Size() == size {
+		if holdsBlob(dst, size) {
 			return nil
 		}
 		return notFound("upload "+id, err)
@@ -428,7 +428,7 @@ func (s *Store) commit(f *os.File, src, dst string, size int64) error {
 	// Content-addressed: an existing blob of the right size already holds
 	// these bytes, fsynced before they were renamed into place (and should
 	// that rename be lost, RecoverCommits restores it from its upload name).
-	if dfi, err := os.Stat(dst); err == nil && dfi.Mode().IsRegular() && dfi.Size() == size {
+	if holdsBlob(dst, size) {
 		f.Close()
 		if err := os.Remove(src); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove upload: %w", err)
@@ -478,7 +478,7 @@ func (s *Store) mkdirDurable(dir string) error {
 		return err
 	}
 	for _, d := range created {
-		if err := syncDir(filepath.Dir(d)); err != nil {
+		if err := syncPath(filepath.Dir(d)); err != nil {
 			return err
 		}
 	}
@@ -556,19 +556,28 @@ func (s *Store) RemoveStaleUploadFiles(ctx context.Context, olderThan time.Time,
 	}
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+// syncPath fsyncs a file or directory by name (fsync needs no write access).
+func syncPath(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
+		return fmt.Errorf("sync %s: %w", path, err)
 	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
+		return fmt.Errorf("sync %s: %w", path, err)
 	}
 	return nil
+}
+
+// holdsBlob reports whether path is a committed blob of size bytes: blobs
+// are content-addressed and fsynced before they are renamed into place, so
+// the right size at the right name means the right bytes.
+func holdsBlob(path string, size int64) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == size
 }
 
 // ValidateID reports whether id can name an upload (see blob.ValidateUploadID).

@@ -78,7 +78,7 @@ func (s *Store) recoverUpload(ctx context.Context, id string, committed func(con
 		if err != nil {
 			return false, err
 		}
-		if fi, err := os.Stat(dst); err == nil && fi.Mode().IsRegular() && fi.Size() == size {
+		if holdsBlob(dst, size) {
 			// In place after all: this file is a second copy.
 			if err := os.Remove(src); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return false, err
@@ -88,13 +88,13 @@ func (s *Store) recoverUpload(ctx context.Context, id string, committed func(con
 		// The bytes were fsynced before the lost rename, unless this copy
 		// never got that far (a crash of the process, not of the machine,
 		// leaves written but unsynced bytes readable): sync them again.
-		if err := syncFile(src); err != nil {
+		if err := syncPath(src); err != nil {
 			return false, err
 		}
 		if err := s.rename(src, dst); err != nil {
 			return false, err
 		}
-		if err := syncDir(filepath.Dir(dst)); err != nil {
+		if err := syncPath(filepath.Dir(dst)); err != nil {
 			return false, err
 		}
 		return true, nil
@@ -125,16 +125,4 @@ func hashFile(ctx context.Context, path string) ([]digest.Digest, int64, error) 
 		digests[i] = digest.NewDigest(recoverAlgorithms[i], h)
 	}
 	return digests, size, nil
-}
-
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
