@@ -65,18 +65,13 @@ func userResource(h *Handler, ctx context.Context, req *request) (string, error)
 	if name == "" {
 		return req.principal.ARN, nil // the caller's own user
 	}
-	if path := req.get("Path"); path != "" { // CreateUser
-		return h.id.UserARN(path, name), nil
-	}
-	u, err := h.id.GetUser(ctx, name)
-	switch {
-	case err == nil:
+	return storedARN(req, name, h.id.UserARN, func() (string, error) {
+		u, err := h.id.GetUser(ctx, name)
+		if err != nil {
+			return "", err
+		}
 		return u.ARN, nil
-	case isIAMError(err): // no such user, or a bad name: the action reports it
-		return h.id.UserARN("/", name), nil
-	default:
-		return "", err
-	}
+	})
 }
 
 func usersResource(h *Handler, _ context.Context, _ *request) (string, error) {
@@ -85,23 +80,33 @@ func usersResource(h *Handler, _ context.Context, _ *request) (string, error) {
 
 func groupResource(h *Handler, ctx context.Context, req *request) (string, error) {
 	name := req.get("GroupName")
-	if path := req.get("Path"); path != "" { // CreateGroup
-		return h.id.GroupARN(path, name), nil
+	return storedARN(req, name, h.id.GroupARN, func() (string, error) {
+		g, err := h.id.GetGroup(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		return g.ARN, nil
+	})
+}
+
+// storedARN is the ARN of the user or group name: built from the request's
+// Path when it has one (a create), else the stored entity's, else, when
+// there is no such entity or the name is invalid, the path-less ARN (the
+// action itself then reports the error).
+func storedARN(req *request, name string, arnOf func(path, name string) string, stored func() (string, error)) (string, error) {
+	if path := req.get("Path"); path != "" {
+		return arnOf(path, name), nil
 	}
-	g, err := h.id.GetGroup(ctx, name)
+	arn, err := stored()
+	var iamErr *identity.IAMError
 	switch {
 	case err == nil:
-		return g.ARN, nil
-	case isIAMError(err):
-		return h.id.GroupARN("/", name), nil
+		return arn, nil
+	case errors.As(err, &iamErr):
+		return arnOf("/", name), nil
 	default:
 		return "", err
 	}
-}
-
-func isIAMError(err error) bool {
-	var e *identity.IAMError
-	return errors.As(err, &e)
 }
 
 // XML shapes of the IAM model.
