@@ -339,43 +339,35 @@ func TestAuthorizationUsesStoredPaths(t *testing.T) {
 		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, "")})
 	account := id.AccountID()
 
+	calls := map[string]func(name string) error{
+		"GetUser": func(name string) error {
+			_, err := admin.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(name)})
+			return err
+		},
+		"GetGroup": func(name string) error {
+			_, err := admin.GetGroup(ctx, &iam.GetGroupInput{GroupName: aws.String(name)})
+			return err
+		},
+		"DeleteUser": func(name string) error {
+			_, err := admin.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String(name)})
+			return err
+		},
+	}
 	tests := []struct {
-		name     string
-		call     func() error
-		resource string // "" = allowed
+		action, entity string
+		resource       string // "" = allowed
 	}{
-		{"GetUser in the path", func() error {
-			_, err := admin.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("bob")})
-			return err
-		}, ""},
-		{"GetUser outside it", func() error {
-			_, err := admin.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("carol")})
-			return err
-		}, "user/carol"},
-		{"GetUser of nobody", func() error {
-			_, err := admin.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("nobody")})
-			return err
-		}, "user/nobody"},
-		{"GetGroup in the path", func() error {
-			_, err := admin.GetGroup(ctx, &iam.GetGroupInput{GroupName: aws.String("ops")})
-			return err
-		}, ""},
-		{"GetGroup outside it", func() error {
-			_, err := admin.GetGroup(ctx, &iam.GetGroupInput{GroupName: aws.String("dev")})
-			return err
-		}, "group/dev"},
-		{"DeleteUser outside it", func() error {
-			_, err := admin.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("carol")})
-			return err
-		}, "user/carol"},
-		{"DeleteUser in the path", func() error {
-			_, err := admin.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("bob")})
-			return err
-		}, ""},
+		{"GetUser", "bob", ""},
+		{"GetUser", "carol", "user/carol"},
+		{"GetUser", "nobody", "user/nobody"},
+		{"GetGroup", "ops", ""},
+		{"GetGroup", "dev", "group/dev"},
+		{"DeleteUser", "carol", "user/carol"},
+		{"DeleteUser", "bob", ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call()
+		t.Run(tt.action+" "+tt.entity, func(t *testing.T) {
+			err := calls[tt.action](tt.entity)
 			if tt.resource == "" {
 				if err != nil {
 					t.Fatalf("denied: %v", err)
