@@ -401,15 +401,21 @@ func testManifestParentsInRange(t *testing.T, s meta.Store) {
 	i2 := newManifest("r", "index2")
 	i2.MediaType = ocispec.MediaTypeImageIndex
 	must(t, s.PutManifest(ctx, i1, meta.Refs{Manifests: []digest.Digest{cs[1], cs[2], cs[3]}}))
-	must(t, s.PutManifest(ctx, i2, meta.Refs{Manifests: []digest.Digest{cs[1]}}))
+	must(t, s.PutManifest(ctx, i2, meta.Refs{Manifests: []digest.Digest{cs[0], cs[1]}}))
 	putManifest(t, s, "other", "c2")
 	o1 := newManifest("other", "index1")
 	must(t, s.PutManifest(ctx, o1, meta.Refs{Manifests: []digest.Digest{cs[0], cs[1]}}))
 
-	// cs[0] has parents only in "other"; cs[3] is outside the range.
+	// Both bounds are inclusive; o1 in "other" does not count; cs[3] is
+	// outside the first range, cs[0] outside the second.
 	got, err := s.ManifestParentsInRange(ctx, "r", cs[0], cs[2])
 	must(t, err)
-	wantGrouped(t, "ManifestParentsInRange", got, map[digest.Digest][]digest.Digest{cs[1]: sortedDigests(i1.Digest, i2.Digest), cs[2]: {i1.Digest}})
+	wantGrouped(t, "ManifestParentsInRange", got, map[digest.Digest][]digest.Digest{
+		cs[0]: {i2.Digest}, cs[1]: sortedDigests(i1.Digest, i2.Digest), cs[2]: {i1.Digest}})
+	got, err = s.ManifestParentsInRange(ctx, "r", cs[1], cs[2])
+	must(t, err)
+	wantGrouped(t, "ManifestParentsInRange from cs[1]", got, map[digest.Digest][]digest.Digest{
+		cs[1]: sortedDigests(i1.Digest, i2.Digest), cs[2]: {i1.Digest}})
 	got, err = s.ManifestParentsInRange(ctx, "nope", cs[0], cs[3])
 	must(t, err)
 	wantGrouped(t, "ManifestParentsInRange of an unknown repository", got, nil)
@@ -418,13 +424,8 @@ func testManifestParentsInRange(t *testing.T, s meta.Store) {
 // wantGrouped compares a by-digest grouping with want.
 func wantGrouped[V comparable](t *testing.T, what string, got, want map[digest.Digest][]V) {
 	t.Helper()
-	if len(got) != len(want) {
+	if !maps.EqualFunc(got, want, slices.Equal[[]V]) {
 		t.Fatalf("%s = %v, want %v", what, got, want)
-	}
-	for d, vs := range want {
-		if !slices.Equal(got[d], vs) {
-			t.Fatalf("%s[%s] = %v, want %v", what, d, got[d], vs)
-		}
 	}
 }
 
@@ -527,6 +528,7 @@ func testTagsInRange(t *testing.T, s meta.Store) {
 		ds = append(ds, putManifest(t, s, "r", name).Digest)
 	}
 	slices.Sort(ds)
+	setTag(t, s, "r", "w", ds[0])
 	setTag(t, s, "r", "z", ds[1])
 	setTag(t, s, "r", "y", ds[1])
 	setTag(t, s, "r", "x", ds[2])
@@ -534,9 +536,14 @@ func testTagsInRange(t *testing.T, s meta.Store) {
 	other := putManifest(t, s, "other", "b")
 	setTag(t, s, "other", "elsewhere", other.Digest)
 
+	// Both bounds are inclusive: ds[3] is outside the first range, ds[0]
+	// outside the second.
 	got, err := s.TagsInRange(ctx, "r", ds[0], ds[2])
 	must(t, err)
-	wantGrouped(t, "TagsInRange", got, map[digest.Digest][]string{ds[1]: {"y", "z"}, ds[2]: {"x"}})
+	wantGrouped(t, "TagsInRange", got, map[digest.Digest][]string{ds[0]: {"w"}, ds[1]: {"y", "z"}, ds[2]: {"x"}})
+	got, err = s.TagsInRange(ctx, "r", ds[1], ds[2])
+	must(t, err)
+	wantGrouped(t, "TagsInRange from ds[1]", got, map[digest.Digest][]string{ds[1]: {"y", "z"}, ds[2]: {"x"}})
 	got, err = s.TagsInRange(ctx, "nope", ds[0], ds[3])
 	must(t, err)
 	wantGrouped(t, "TagsInRange of an unknown repository", got, nil)
