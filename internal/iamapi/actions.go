@@ -29,7 +29,7 @@ var stsActions = map[string]operation{
 
 func init() {
 	iamActions = map[string]operation{
-		"CreateUser":               {resource: userResource, run: (*Handler).createUser, mutates: true},
+		"CreateUser":               {resource: newUserResource, run: (*Handler).createUser, mutates: true},
 		"GetUser":                  {resource: userResource, run: (*Handler).getUser},
 		"ListUsers":                {resource: usersResource, run: (*Handler).listUsers},
 		"DeleteUser":               {resource: userResource, run: (*Handler).deleteUser, mutates: true},
@@ -44,7 +44,7 @@ func init() {
 		"AttachUserPolicy":         {resource: userResource, run: (*Handler).attachUserPolicy, mutates: true},
 		"DetachUserPolicy":         {resource: userResource, run: (*Handler).detachUserPolicy, mutates: true},
 		"ListAttachedUserPolicies": {resource: userResource, run: (*Handler).listAttachedUserPolicies},
-		"CreateGroup":              {resource: groupResource, run: (*Handler).createGroup, mutates: true},
+		"CreateGroup":              {resource: newGroupResource, run: (*Handler).createGroup, mutates: true},
 		"GetGroup":                 {resource: groupResource, run: (*Handler).getGroup},
 		"DeleteGroup":              {resource: groupResource, run: (*Handler).deleteGroup, mutates: true},
 		"AddUserToGroup":           {resource: groupResource, run: (*Handler).addUserToGroup, mutates: true},
@@ -56,7 +56,9 @@ func init() {
 
 // Resources for authorization. An existing user or group is authorized
 // under its ARN as stored, path included, as AWS does: a policy may grant
-// iam:DeleteUser on arn:aws:iam::*:user/division/* only.
+// iam:DeleteUser on arn:aws:iam::*:user/division/* only. Only the create
+// actions take the path from the request; any other action ignores a Path
+// parameter, which a caller could otherwise set to pass such a policy.
 
 func anyResource(*Handler, context.Context, *request) (string, error) { return "*", nil }
 
@@ -65,7 +67,7 @@ func userResource(h *Handler, ctx context.Context, req *request) (string, error)
 	if name == "" {
 		return req.principal.ARN, nil // the caller's own user
 	}
-	return storedARN(req, name, h.id.UserARN, func() (string, error) {
+	return storedARN(name, h.id.UserARN, func() (string, error) {
 		u, err := h.id.GetUser(ctx, name)
 		if err != nil {
 			return "", err
@@ -80,7 +82,7 @@ func usersResource(h *Handler, _ context.Context, _ *request) (string, error) {
 
 func groupResource(h *Handler, ctx context.Context, req *request) (string, error) {
 	name := req.get("GroupName")
-	return storedARN(req, name, h.id.GroupARN, func() (string, error) {
+	return storedARN(name, h.id.GroupARN, func() (string, error) {
 		g, err := h.id.GetGroup(ctx, name)
 		if err != nil {
 			return "", err
@@ -89,14 +91,28 @@ func groupResource(h *Handler, ctx context.Context, req *request) (string, error
 	})
 }
 
-// storedARN is the ARN of the user or group name: built from the request's
-// Path when it has one (a create), else the stored entity's, else, when
-// there is no such entity or the name is invalid, the path-less ARN (the
-// action itself then reports the error).
-func storedARN(req *request, name string, arnOf func(path, name string) string, stored func() (string, error)) (string, error) {
+// newUserResource is CreateUser's: the ARN the new user will have.
+func newUserResource(h *Handler, _ context.Context, req *request) (string, error) {
+	return h.id.UserARN(requestPath(req), req.get("UserName")), nil
+}
+
+// newGroupResource is CreateGroup's: the ARN the new group will have.
+func newGroupResource(h *Handler, _ context.Context, req *request) (string, error) {
+	return h.id.GroupARN(requestPath(req), req.get("GroupName")), nil
+}
+
+// requestPath is a create's Path parameter, "/" when absent as in IAM.
+func requestPath(req *request) string {
 	if path := req.get("Path"); path != "" {
-		return arnOf(path, name), nil
+		return path
 	}
+	return "/"
+}
+
+// storedARN is the stored ARN of the user or group name, or, when there is
+// no such entity or the name is invalid, its path-less ARN (the action
+// itself then reports the error).
+func storedARN(name string, arnOf func(path, name string) string, stored func() (string, error)) (string, error) {
 	arn, err := stored()
 	var iamErr *identity.IAMError
 	switch {

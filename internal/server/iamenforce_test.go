@@ -3,15 +3,21 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
@@ -381,6 +387,17 @@ func TestAuthorizationUsesStoredPaths(t *testing.T) {
 			}
 		})
 	}
+	// A Path parameter on an action that takes none must not move the
+	// resource into the delegated path (the SDK never sends one; a raw
+	// request can).
+	for _, action := range []string{"DeleteUser", "CreateAccessKey"} {
+		status, body := signedIAMCall(t, e.base, akid, secret, url.Values{
+			"Action": {action}, "Version": {"2010-05-08"}, "UserName": {"carol"}, "Path": {"/division/"}})
+		if status != http.StatusForbidden || !strings.Contains(body, "<Code>AccessDenied</Code>") ||
+			!strings.Contains(body, "on resource: arn:aws:iam::"+account+":user/carol ") {
+			t.Errorf("%s of carol with a spoofed Path: status %d, %s; want AccessDenied on user/carol", action, status, body)
+		}
+	}
 	if _, err := id.GetUser(ctx, "carol"); err != nil {
 		t.Errorf("carol after a denied DeleteUser: %v", err)
 	}
@@ -445,4 +462,31 @@ func TestMountNeedsDownloadOnTheSource(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signedIAMCall sends one SigV4-signed IAM Query request with exactly the
+// given parameters and returns the status and body.
+func signedIAMCall(t *testing.T, base, keyID, secret string, form url.Values) (int, string) {
+	t.Helper()
+	body := form.Encode()
+	req, err := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	sum := sha256.Sum256([]byte(body))
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret},
+		req, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }
