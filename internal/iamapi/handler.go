@@ -137,18 +137,16 @@ func RootOnly(_ context.Context, p *auth.Principal, action, resource string) err
 	return AccessDenied(p, action, resource)
 }
 
-// AccessDenied is IAM's AccessDenied error for p.
+// AccessDenied is IAM's AccessDenied error for p when no policy allows the
+// action (RootOnly's denial).
 func AccessDenied(p *auth.Principal, action, resource string) *Error {
-	return Denied(p, action, resource, "because no identity-based policy allows the "+action+" action")
+	return AccessDeniedMessage(fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
+		p.ARN, action, resource, action))
 }
 
-// Denied is IAM's AccessDenied with the policy engine's explanation of the
-// denial (policy.Decision.Explanation), e.g. "with an explicit deny in an
-// identity-based policy".
-func Denied(p *auth.Principal, action, resource, explanation string) *Error {
-	return newError("AccessDenied", fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s %s",
-		p.ARN, action, resource, explanation))
-}
+// AccessDeniedMessage is IAM's AccessDenied error with a message the policy
+// engine already worded (authz.DeniedError.Message).
+func AccessDeniedMessage(msg string) *Error { return newError("AccessDenied", msg) }
 
 // request is one decoded call.
 type request struct {

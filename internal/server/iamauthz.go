@@ -38,11 +38,9 @@ func iamAuthorize(az *authz.Authorizer) iamapi.AuthorizeFunc {
 		err := az.Authorize(ctx, authz.Check{Principal: p, Action: action, Resource: resource})
 		var d *authz.DeniedError
 		if errors.As(err, &d) {
-			// The decision says why (no allow, or an explicit deny), as IAM does.
-			if ex := d.Decision.Explanation(action); ex != "" {
-				return iamapi.Denied(p, action, resource, ex)
-			}
-			return iamapi.AccessDenied(p, action, resource)
+			// Worded by the policy engine, as ECR's and /v2's denials are:
+			// it says why (no allow, or an explicit deny), as IAM does.
+			return iamapi.AccessDeniedMessage(d.Message)
 		}
 		return err
 	}
