@@ -23,9 +23,10 @@ const bufferSize = 64 << 10
 // at most one interval of lines.
 type BufferedWriter struct {
 	mu   sync.Mutex
+	w    io.Writer
 	buf  *bufio.Writer
-	err  error // the first write error, kept to report on Close
-	stop chan struct{}
+	err  error // the first write error, reported by Close
+	stop func() // stops the flusher, once
 	done chan struct{}
 }
 
@@ -35,12 +36,14 @@ func NewBufferedWriter(w io.Writer, interval time.Duration) *BufferedWriter {
 	if interval <= 0 {
 		interval = DefaultFlushInterval
 	}
+	stop := make(chan struct{})
 	b := &BufferedWriter{
+		w:    w,
 		buf:  bufio.NewWriterSize(w, bufferSize),
-		stop: make(chan struct{}),
+		stop: sync.OnceFunc(func() { close(stop) }),
 		done: make(chan struct{}),
 	}
-	go b.flushEvery(interval)
+	go b.flushEvery(interval, stop)
 	return b
 }
 
@@ -50,9 +53,7 @@ func (b *BufferedWriter) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n, err := b.buf.Write(p)
-	if err != nil && b.err == nil {
-		b.err = err
-	}
+	b.failed(err)
 	return n, err
 }
 
@@ -60,45 +61,53 @@ func (b *BufferedWriter) Write(p []byte) (int, error) {
 func (b *BufferedWriter) Flush() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return b.flushLocked()
+}
+
+func (b *BufferedWriter) flushLocked() error {
+	if b.buf.Buffered() == 0 {
+		return nil
+	}
 	err := b.buf.Flush()
-	if err != nil && b.err == nil {
+	b.failed(err)
+	return err
+}
+
+// failed records the first write error and drops what the buffer holds:
+// bufio keeps an error for good, and logging must resume once the output
+// takes writes again (a full disk freed, say). b.mu must be held.
+func (b *BufferedWriter) failed(err error) {
+	if err == nil {
+		return
+	}
+	if b.err == nil {
 		b.err = err
 	}
-	return err
+	b.buf.Reset(b.w)
 }
 
 // Close stops the flusher and flushes. It returns the first write error
 // seen, if any. Writes after Close are still buffered and reach w only
 // with a later Flush.
 func (b *BufferedWriter) Close() error {
-	select {
-	case <-b.stop:
-	default:
-		close(b.stop)
-	}
+	b.stop()
 	<-b.done
-	b.Flush()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.flushLocked()
 	return b.err
 }
 
-func (b *BufferedWriter) flushEvery(interval time.Duration) {
+func (b *BufferedWriter) flushEvery(interval time.Duration, stop <-chan struct{}) {
 	defer close(b.done)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-b.stop:
+		case <-stop:
 			return
 		case <-t.C:
-			b.mu.Lock()
-			if b.buf.Buffered() > 0 {
-				if err := b.buf.Flush(); err != nil && b.err == nil {
-					b.err = err
-				}
-			}
-			b.mu.Unlock()
+			b.Flush()
 		}
 	}
 }

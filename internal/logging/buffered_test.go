@@ -89,6 +89,41 @@ func TestBufferedWriterReportsWriteError(t *testing.T) {
 	}
 }
 
+// flakyWriter fails while down is set.
+type flakyWriter struct {
+	down bool
+	out  strings.Builder
+}
+
+func (w *flakyWriter) Write(p []byte) (int, error) {
+	if w.down {
+		return 0, errors.New("disk full")
+	}
+	return w.out.Write(p)
+}
+
+// A failed write loses what was buffered, not the log: lines written once
+// the output recovers come through, and Close still reports the failure.
+func TestBufferedWriterRecoversAfterWriteError(t *testing.T) {
+	w := &flakyWriter{down: true}
+	b := NewBufferedWriter(w, time.Hour)
+	b.Write([]byte("lost\n"))
+	if err := b.Flush(); err == nil {
+		t.Fatal("Flush into a failing writer succeeded")
+	}
+	w.down = false
+	b.Write([]byte("kept\n"))
+	if err := b.Flush(); err != nil {
+		t.Fatalf("Flush after recovery: %v", err)
+	}
+	if got := w.out.String(); got != "kept\n" {
+		t.Errorf("output %q, want the line written after recovery", got)
+	}
+	if err := b.Close(); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Close = %v, want the first write error", err)
+	}
+}
+
 // Records at the flush level or above reach the output at once; lower ones
 // wait for the buffer's flush.
 func TestFlushAtLevel(t *testing.T) {
