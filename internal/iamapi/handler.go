@@ -274,11 +274,27 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, ns, reqID s
 		e = &Error{Status: ae.Status, Type: "Sender", Code: ae.Code, Message: ae.Message}
 	default:
 		h.log.ErrorContext(r.Context(), "iam api request failed", "request_id", reqID, "error", err)
-		e = &Error{Status: http.StatusInternalServerError, Type: "Receiver", Code: "ServiceFailure",
-			Message: "An internal error occurred. Request ID: " + reqID}
+		e = serviceFailure(reqID)
 	}
 	doc := errorResponse{XMLNS: ns, Error: xmlError{Type: e.Type, Code: e.Code, Message: e.Message}, RequestID: reqID}
 	writeXML(w, e.Status, doc)
+}
+
+func serviceFailure(reqID string) *Error {
+	return &Error{Status: http.StatusInternalServerError, Type: "Receiver", Code: "ServiceFailure",
+		Message: "An internal error occurred. Request ID: " + reqID}
+}
+
+// WriteServiceFailure answers r with IAM's (or, for an STS-signed request,
+// STS's) ServiceFailure: for failures outside the handler, such as the
+// server's panic recovery.
+func WriteServiceFailure(w http.ResponseWriter, r *http.Request, reqID string) {
+	ns := IAMNamespace
+	if scopeService(r.Header.Get("Authorization")) == "sts" {
+		ns = STSNamespace
+	}
+	e := serviceFailure(reqID)
+	writeXML(w, e.Status, errorResponse{XMLNS: ns, Error: xmlError{Type: e.Type, Code: e.Code, Message: e.Message}, RequestID: reqID})
 }
 
 type errorResponse struct {

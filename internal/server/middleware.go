@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/berth-registry/berth/internal/iamapi"
 )
 
 // requestIDHeader carries the request id both ways.
@@ -96,13 +97,9 @@ func (s *Server) recovered(rec *recorder, r *http.Request, route string, p any) 
 	case route == routeECR:
 		writeAWSError(rec, http.StatusInternalServerError, "ServerException", msg)
 	case route == routeIAM:
-		// The Query protocol (IAM, STS) answers errors in XML, as iamapi
-		// does; a request id is made of XML-safe characters (validRequestID).
+		// The Query protocol (IAM, STS) answers errors in XML, as iamapi does.
 		id, _ := requestIDFrom(r.Context())
-		rec.Header().Set("Content-Type", "text/xml")
-		rec.WriteHeader(http.StatusInternalServerError)
-		_, _ = io.WriteString(rec, xml.Header+`<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceFailure</Code><Message>`+
-			msg+`</Message></Error><RequestId>`+id+`</RequestId></ErrorResponse>`)
+		iamapi.WriteServiceFailure(rec, r, id)
 	default:
 		http.Error(rec, msg, http.StatusInternalServerError)
 	}

@@ -383,7 +383,8 @@ func TestRecoveryQueryAPI(t *testing.T) {
 		"Content-Type": {"application/x-www-form-urlencoded"},
 		"X-Request-Id": {"req-1"},
 	})
-	want := xml.Header + `<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceFailure</Code><Message>internal server error</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`
+	want := xml.Header + `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Receiver</Type><Code>ServiceFailure</Code>` +
+		`<Message>An internal error occurred. Request ID: req-1</Message></Error><RequestId>req-1</RequestId></ErrorResponse>`
 	if resp.StatusCode != 500 || body != want || resp.Header.Get("Content-Type") != "text/xml" {
 		t.Fatalf("got %d %q (%s), want 500 %q", resp.StatusCode, body, resp.Header.Get("Content-Type"), want)
 	}
