@@ -33,75 +33,70 @@ const (
 func V2Actions(route, method, ociAction string, mount bool) [][]string {
 	if mount {
 		// Reading the mount source's blob.
-		return one("ecr:GetDownloadUrlForLayer")
+		return needGetDownloadURL
 	}
 	switch ociAction {
 	case "":
 		return nil
 	case ociCatalog:
-		return one("ecr:DescribeRepositories")
+		return needDescribeRepositories
 	case ociDelete:
-		return one("ecr:BatchDeleteImage")
+		return needBatchDeleteImage
 	case ociPull:
 		switch route {
 		case "manifest", "referrers":
-			return one("ecr:BatchGetImage")
+			return needBatchGetImage
 		case "tags_list":
-			return one("ecr:ListImages")
+			return needListImages
 		case "blob":
 			if method == http.MethodHead {
 				// The existence check of a push, or a pull's probe.
 				return blobProbeActions
 			}
-			return one("ecr:GetDownloadUrlForLayer")
+			return needGetDownloadURL
 		}
-		return one("ecr:BatchGetImage")
+		return needBatchGetImage
 	case ociPush:
 		switch route {
 		case "manifest":
-			return one("ecr:PutImage")
+			return needPutImage
 		case "blob_upload_start":
-			return one("ecr:InitiateLayerUpload")
+			return needInitiateLayerUpload
 		case "blob_upload":
 			switch method {
 			case http.MethodPut:
-				return one("ecr:CompleteLayerUpload")
+				return needCompleteLayerUpload
 			default: // PATCH, GET (status), DELETE (cancel)
-				return one("ecr:UploadLayerPart")
+				return needUploadLayerPart
 			}
 		case "blob":
-			return one("ecr:BatchCheckLayerAvailability")
+			return needBatchCheckLayerAvailability
 		}
-		return one("ecr:PutImage")
+		return needPutImage
 	}
 	// An action this table does not know: deny by asking for nothing any
 	// policy can grant.
-	return one("berth:UnknownOCIAction")
+	return needUnknownOCIAction
 }
 
 // blobProbeActions answers a blob HEAD: either action allows it.
 var blobProbeActions = [][]string{{"ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer"}}
 
-// oneActions holds V2Actions' single-action answers, built once because
-// V2Actions runs on every /v2 request.
-var oneActions = func() map[string][][]string {
-	m := make(map[string][][]string)
-	for _, a := range []string{"ecr:GetDownloadUrlForLayer", "ecr:DescribeRepositories", "ecr:BatchDeleteImage",
-		"ecr:BatchGetImage", "ecr:ListImages", "ecr:PutImage", "ecr:InitiateLayerUpload",
-		"ecr:CompleteLayerUpload", "ecr:UploadLayerPart", "ecr:BatchCheckLayerAvailability",
-		"berth:UnknownOCIAction"} {
-		m[a] = [][]string{{a}}
-	}
-	return m
-}()
-
-// one returns the shared single-action answer for a.
-func one(a string) [][]string {
-	if g, ok := oneActions[a]; ok {
-		return g
-	}
-	return [][]string{{a}}
-}
+// V2Actions' answers, each built once because V2Actions runs on every /v2
+// request.
+var (
+	needGetDownloadURL              = [][]string{{"ecr:GetDownloadUrlForLayer"}}
+	needDescribeRepositories        = [][]string{{"ecr:DescribeRepositories"}}
+	needBatchDeleteImage            = [][]string{{"ecr:BatchDeleteImage"}}
+	needBatchGetImage               = [][]string{{"ecr:BatchGetImage"}}
+	needListImages                  = [][]string{{"ecr:ListImages"}}
+	needPutImage                    = [][]string{{"ecr:PutImage"}}
+	needInitiateLayerUpload         = [][]string{{"ecr:InitiateLayerUpload"}}
+	needCompleteLayerUpload         = [][]string{{"ecr:CompleteLayerUpload"}}
+	needUploadLayerPart             = [][]string{{"ecr:UploadLayerPart"}}
+	needBatchCheckLayerAvailability = [][]string{{"ecr:BatchCheckLayerAvailability"}}
+	needUnknownOCIAction            = [][]string{{"berth:UnknownOCIAction"}}
+)
 
 // V2Request is one /v2 authorization question.
 type V2Request struct {
