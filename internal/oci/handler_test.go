@@ -526,6 +526,8 @@ func TestAuthorizeAccess(t *testing.T) {
 		{http.MethodDelete, "/v2/r/blobs/" + d, []Access{{"r", []string{ActionDelete}, false}}},
 		{http.MethodPost, "/v2/r/blobs/uploads/", []Access{{"r", []string{ActionPush}, false}}},
 		{http.MethodPost, "/v2/r/blobs/uploads/?mount=" + d + "&from=o", []Access{{"r", []string{ActionPush}, false}, {"o", []string{ActionPull}, true}}},
+		// Mounting from the target itself still reads a layer there.
+		{http.MethodPost, "/v2/r/blobs/uploads/?mount=" + d + "&from=r", []Access{{"r", []string{ActionPush}, false}, {"r", []string{ActionPull}, true}}},
 		{http.MethodPatch, "/v2/r/blobs/uploads/u", []Access{{"r", []string{ActionPush}, false}}},
 		{http.MethodGet, "/v2/r/referrers/" + d, []Access{{"r", []string{ActionPull}, false}}},
 	}

@@ -241,7 +241,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiVersion is the Docker-Distribution-API-Version header value every
-// response carries, shared so setting it allocates nothing.
+// response carries, shared so setting it allocates nothing: never modify
+// it in place (Header.Set replaces it).
 var apiVersion = []string{"registry/2.0"}
 
 // allow runs the Authorize hook and writes the refusal when it fails.
