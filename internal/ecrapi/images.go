@@ -175,10 +175,10 @@ func (s *Service) describeImages(ctx context.Context, req *Request) (any, error)
 // ImageNotFoundException for the first missing one.
 func (s *Service) describeImageIDs(ctx context.Context, repo string, in describeImagesInput) (any, error) {
 	if in.MaxResults != nil {
-		return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'maxResults' failed to satisfy constraint: 'maxResults cannot be specified together with imageIds'")
+		return nil, invalidParam("maxResults", "maxResults cannot be specified together with imageIds")
 	}
 	if in.NextToken != nil {
-		return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'nextToken cannot be specified together with imageIds'")
+		return nil, invalidParam("nextToken", "nextToken cannot be specified together with imageIds")
 	}
 	if _, err := s.core.GetRepository(ctx, repo); err != nil {
 		return nil, coreError(err)
@@ -534,7 +534,7 @@ func parseImageID(id imageIdentifier) (registry.ImageID, *imageFailure) {
 func imageIDParam(member string, id imageIdentifier) (registry.ImageID, error) {
 	rid, fail := parseImageID(id)
 	if fail != nil {
-		return rid, Errorf(CodeInvalidParameter, "Invalid parameter at '%s' failed to satisfy constraint: '%s'", member, fail.FailureReason)
+		return rid, invalidParam(member, fail.FailureReason)
 	}
 	return rid, nil
 }
@@ -596,14 +596,14 @@ func (s *Service) putImage(ctx context.Context, req *Request) (any, error) {
 	reference := digest.SHA256.FromBytes(content).String()
 	if in.ImageDigest != nil {
 		if _, err := registry.ParseDigest(*in.ImageDigest); err != nil {
-			return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'imageDigest' failed to satisfy constraint: 'must satisfy regular expression '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+''")
+			return nil, invalidParam("imageDigest", "must satisfy regular expression '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'")
 		}
 		reference = *in.ImageDigest
 	}
 	var tags []string
 	if tag != "" {
 		if err := registry.ValidateTag(tag); err != nil {
-			return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'imageTag' failed to satisfy constraint: 'must satisfy regular expression '[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}''")
+			return nil, invalidParam("imageTag", "must satisfy regular expression '[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}'")
 		}
 		tags = []string{tag}
 	}
@@ -653,9 +653,9 @@ func (s *Service) putImageError(repo string, in putImageInput, content []byte, e
 			str(in.ImageDigest), digestOf(in.ImageDigest, content))
 	case registry.KindUnsupported, registry.KindManifestTooLarge:
 		// PutImage models no UnsupportedImageTypeException.
-		return Errorf(CodeInvalidParameter, "Invalid parameter at 'imageManifest' failed to satisfy constraint: '%s'", e.Message)
+		return invalidParam("imageManifest", e.Message)
 	case registry.KindManifestInvalid:
-		return Errorf(CodeInvalidParameter, "Invalid parameter at 'imageManifest' failed to satisfy constraint: '%s'", e.Message)
+		return invalidParam("imageManifest", e.Message)
 	}
 	return coreError(err)
 }
@@ -734,7 +734,7 @@ func (s *Service) listImageReferrers(ctx context.Context, req *Request) (any, er
 	repo := in.RepositoryName
 	subject, err := registry.ParseDigest(in.SubjectID.ImageDigest)
 	if err != nil {
-		return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'subjectId.imageDigest' failed to satisfy constraint: 'must satisfy regular expression '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+''")
+		return nil, invalidParam("subjectId.imageDigest", "must satisfy regular expression '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'")
 	}
 	after, _, err := decodePageToken(in.NextToken)
 	if err != nil {
@@ -790,7 +790,7 @@ func encodePageToken(last digest.Digest, tag string) string {
 
 // invalidNextToken is ECR's answer to a nextToken it did not issue.
 func invalidNextToken() *APIError {
-	return Errorf(CodeInvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'Invalid NextToken'")
+	return invalidParam("nextToken", "Invalid NextToken")
 }
 
 // decodePageToken reads a token made by encodePageToken; nil or empty means

@@ -281,7 +281,7 @@ func (s *Service) getDownloadURLForLayer(ctx context.Context, req *Request) (any
 	}
 	dgst, err := registry.ParseDigest(in.LayerDigest)
 	if err != nil {
-		return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'layerDigest' failed to satisfy constraint: 'Member must be a valid layer digest'")
+		return nil, invalidParam("layerDigest", "Member must be a valid layer digest")
 	}
 	if _, err := s.core.StatBlob(ctx, in.RepositoryName, dgst); err != nil {
 		if registry.KindOf(err) == registry.KindBlobUnknown {

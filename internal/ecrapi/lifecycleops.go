@@ -200,7 +200,7 @@ func (s *Service) getLifecyclePolicyPreview(ctx context.Context, req *Request) (
 		return nil, err
 	}
 	if len(in.ImageIDs) > 0 && (in.NextToken != nil || in.MaxResults != nil) {
-		return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'imageIds' failed to satisfy constraint: 'imageIds cannot be specified together with nextToken or maxResults'")
+		return nil, invalidParam("imageIds", "imageIds cannot be specified together with nextToken or maxResults")
 	}
 	pv, err := s.core.GetLifecyclePreview(ctx, in.RepositoryName)
 	if err != nil {
@@ -224,7 +224,7 @@ func (s *Service) getLifecyclePolicyPreview(ctx context.Context, req *Request) (
 	}
 	results, ok := lifecycle.FilterPreview(pv.Results, tagStatus)
 	if !ok {
-		return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'filter.tagStatus' failed to satisfy constraint: 'Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]'")
+		return nil, invalidParam("filter.tagStatus", "Member must satisfy enum value set: [TAGGED, UNTAGGED, ANY]")
 	}
 	if len(in.ImageIDs) > 0 {
 		results = previewForImages(results, in.ImageIDs)

@@ -121,10 +121,9 @@ func accessDenied(err error) error {
 	return err
 }
 
-// msgLockout refuses, without force, a repository policy that would deny the
-// caller further SetRepositoryPolicy calls.
-const msgLockout = "Invalid parameter at 'PolicyText' failed to satisfy constraint: " +
-	"'The repository policy would prevent the caller from performing ecr:SetRepositoryPolicy on the repository; set force to apply it anyway'"
+// lockoutConstraint refuses, without force, a repository policy that would
+// deny the caller further SetRepositoryPolicy calls.
+const lockoutConstraint = "The repository policy would prevent the caller from performing ecr:SetRepositoryPolicy on the repository; set force to apply it anyway"
 
 type repositoryPolicyInput struct {
 	RegistryID     *string `json:"registryId"`
@@ -179,7 +178,7 @@ func (s *Service) setRepositoryPolicy(ctx context.Context, req *Request) (any, e
 			return nil, err
 		}
 		if !d.Allowed {
-			return nil, Errorf("InvalidParameterException", "%s", msgLockout)
+			return nil, invalidParam("PolicyText", lockoutConstraint)
 		}
 	}
 	if _, err := s.core.SetRepositoryPolicy(ctx, in.RepositoryName, in.PolicyText); err != nil {

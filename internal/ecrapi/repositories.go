@@ -109,8 +109,7 @@ func checkMutability(mode string, filters []tagFilterJSON) error {
 	if exclusion == (filters != nil) {
 		return nil
 	}
-	return Errorf("InvalidParameterException",
-		"Invalid parameter at 'imageTagMutabilityExclusionFilters' failed to satisfy constraint: 'ImageTagMutabilityExclusionFilters can't be null when imageTagMutability is set as %s'", mode)
+	return invalidParam("imageTagMutabilityExclusionFilters", "ImageTagMutabilityExclusionFilters can't be null when imageTagMutability is set as "+mode)
 }
 
 // Resource tags follow the AWS tagging rules.
@@ -202,8 +201,7 @@ func (s *Service) createRepository(ctx context.Context, req *Request) (any, erro
 	settings.EncryptionType = "AES256"
 	if ec := in.EncryptionConfiguration; ec != nil {
 		if ec.EncryptionType == "AES256" && ec.KMSKey != "" {
-			return nil, Errorf("InvalidParameterException",
-				"Invalid parameter at 'encryptionConfiguration' failed to satisfy constraint: 'kmsKey can only be specified when encryptionType is KMS or KMS_DSSE'")
+			return nil, invalidParam("encryptionConfiguration", "kmsKey can only be specified when encryptionType is KMS or KMS_DSSE")
 		}
 		settings.EncryptionType, settings.KMSKey = ec.EncryptionType, ec.KMSKey
 	}
@@ -267,8 +265,7 @@ func (s *Service) describeRepositories(ctx context.Context, req *Request) (any, 
 	out := describeRepositoriesOutput{Repositories: []repositoryJSON{}}
 	if len(in.RepositoryNames) > 0 {
 		if in.NextToken != nil || in.MaxResults != nil {
-			return nil, Errorf("InvalidParameterException",
-				"Invalid parameter at 'repositoryNames' failed to satisfy constraint: 'maxResults and nextToken can not be used together with repositoryNames'")
+			return nil, invalidParam("repositoryNames", "maxResults and nextToken can not be used together with repositoryNames")
 		}
 		seen := map[string]bool{}
 		for _, name := range in.RepositoryNames {
@@ -419,11 +416,11 @@ func (s *Service) repositoryFromARN(arn string) (string, error) {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[1], "aws") || parts[2] != "ecr" ||
 		parts[3] == "" || !isAccountID(parts[4]) || !strings.HasPrefix(parts[5], "repository/") {
-		return "", Errorf("InvalidParameterException", "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'")
+		return "", invalidParam("resourceArn", "Invalid ARN")
 	}
 	name := strings.TrimPrefix(parts[5], "repository/")
 	if err := registry.ValidateRepositoryName(name); err != nil {
-		return "", Errorf("InvalidParameterException", "Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN'")
+		return "", invalidParam("resourceArn", "Invalid ARN")
 	}
 	if parts[3] != s.opts.Region || parts[4] != s.opts.AccountID {
 		return "", Errorf("RepositoryNotFoundException",

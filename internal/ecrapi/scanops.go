@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -308,7 +309,7 @@ func (s *Service) putRegistryScanningConfiguration(ctx context.Context, req *Req
 		rule := registry.ScanningRule{ScanFrequency: r.ScanFrequency}
 		for _, f := range r.RepositoryFilters {
 			if f.FilterType != "" && f.FilterType != "WILDCARD" {
-				return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'rules.%d.repositoryFilters' failed to satisfy constraint: 'filterType must be WILDCARD'", i+1)
+				return nil, invalidParam(fmt.Sprintf("rules.%d.repositoryFilters", i+1), "filterType must be WILDCARD")
 			}
 			rule.Filters = append(rule.Filters, f.Filter)
 		}

@@ -92,7 +92,7 @@ func (s *Service) checkRegistryID(id *string) error {
 	if id == nil || *id == "" || *id == s.opts.AccountID {
 		return nil
 	}
-	return Errorf("InvalidParameterException", "Invalid parameter at 'registryId' failed to satisfy constraint: 'The registry id %s does not exist or is not accessible'", *id)
+	return invalidParam("registryId", "The registry id "+*id+" does not exist or is not accessible")
 }
 
 // coreError maps a core error to the ECR exception ECR returns for it.

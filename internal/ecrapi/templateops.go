@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/berth-registry/berth/internal/registry"
@@ -72,14 +73,13 @@ func (in *templateInput) apply(t *registry.CreationTemplate) error {
 	}
 	if ec := in.EncryptionConfiguration; ec != nil {
 		if ec.EncryptionType == "AES256" && ec.KMSKey != "" {
-			return Errorf(CodeInvalidParameter,
-				"Invalid parameter at 'encryptionConfiguration' failed to satisfy constraint: 'kmsKey can only be specified when encryptionType is KMS or KMS_DSSE'")
+			return invalidParam("encryptionConfiguration", "kmsKey can only be specified when encryptionType is KMS or KMS_DSSE")
 		}
 		t.EncryptionType, t.KMSKey = ec.EncryptionType, ec.KMSKey
 	}
 	if in.ResourceTags != nil {
 		if len(in.ResourceTags) > maxResourceTags {
-			return Errorf(CodeInvalidParameter, "Invalid parameter at 'resourceTags' failed to satisfy constraint: 'at most %d tags'", maxResourceTags)
+			return invalidParam("resourceTags", fmt.Sprintf("at most %d tags", maxResourceTags))
 		}
 		if err := checkTags(in.ResourceTags); err != nil {
 			return err
@@ -207,7 +207,7 @@ func (s *Service) describeTemplates(ctx context.Context, req *Request) (any, err
 	out := describeTemplatesOutput{RegistryID: s.opts.AccountID, RepositoryCreationTemplates: []templateJSON{}}
 	if len(in.Prefixes) > 0 {
 		if in.NextToken != nil {
-			return nil, Errorf(CodeInvalidParameter, "Invalid parameter at 'nextToken' failed to satisfy constraint: 'nextToken cannot be specified together with prefixes'")
+			return nil, invalidParam("nextToken", "nextToken cannot be specified together with prefixes")
 		}
 		for _, p := range in.Prefixes {
 			t, err := s.core.GetCreationTemplate(ctx, p)

@@ -41,6 +41,12 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("Invalid parameter at '%s' failed to satisfy constraint: '%s'", v.Path, v.Constraint)
 }
 
+// invalidParam is ECR's InvalidParameterException for one parameter, in
+// the wording of a validation failure.
+func invalidParam(path, constraint string) *APIError {
+	return Errorf(CodeInvalidParameter, "%s", (&ValidationError{Violations: []Violation{{Path: path, Constraint: constraint}}}).Error())
+}
+
 // CoralMessage returns the generic AWS serialization-validation wording that
 // lists every violation, as many AWS JSON services (not ECR) word it:
 // 1 validation error detected: Value '0' at 'maxResults' failed to satisfy constraint: Member must have value greater than or equal to 1.
