@@ -106,10 +106,11 @@ wait_up "http://127.0.0.1:$dist_port/v2/" distribution "$dist_pid"
 # all free space first gives every participant the same kind of blocks and
 # steadies push-large from round to round. Best effort: it needs root and a
 # device that supports discard.
+# The outcome goes to stdout, beside the table it qualifies.
 if command -v fstrim >/dev/null 2>&1 && fstrim "$work" 2>/dev/null; then
-	echo "bench: discarded the free space of the filesystem under $work (fstrim)" >&2
+	echo "disk: free space discarded before the run (fstrim)"
 else
-	echo "bench: could not fstrim $work; push-large figures may drift more between rounds" >&2
+	echo "disk: free space not discarded (fstrim unavailable or not root); push-large may drift more between rounds"
 fi
 
 echo "bench: berth pid $berth_pid, distribution pid $dist_pid, data in $work" >&2

@@ -92,5 +92,8 @@ func benchCeilingCmd(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintln(stderr, "berth bench-ceiling: --dir is required")
 		return errUsage
 	}
+	// The ideal server runs with berth serve's GC setting, so that the hello
+	// ceiling does not pay for collections berth itself is spared.
+	setServerGC()
 	return bench.RunCeilingProcess(ctx, *dir, os.Stdin, stdout)
 }

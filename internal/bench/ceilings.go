@@ -23,8 +23,9 @@ import (
 )
 
 // Ceilings are what an ideal Go server and client reach on this machine,
-// measured in the same run as the registries. Put, Get and Hello hold one
-// measurement per round, in run order; the figures are their medians.
+// measured in the same run as the registries. Put, Get and Hello hold every
+// measurement in run order (each round measures before the first target and
+// after each one); the figures are their medians.
 type Ceilings struct {
 	// SHA256 is single-core sha256 speed, measured once at the start.
 	SHA256 Throughput

@@ -124,6 +124,20 @@ func (r *Report) setRatios() {
 	}
 }
 
+// targetRatio is a's figure over b's. For results taken in rounds it is the
+// median of the per-round ratios: within a round the two were measured next
+// to each other, while the machine drifts between rounds.
+func targetRatio(a, b Result) float64 {
+	if len(a.Rounds) == 0 || len(a.Rounds) != len(b.Rounds) {
+		return ratio(a.Value, b.Value)
+	}
+	rs := make([]float64, len(a.Rounds))
+	for i := range a.Rounds {
+		rs[i] = ratio(a.Rounds[i], b.Rounds[i])
+	}
+	return median(rs)
+}
+
 // roundRatios returns each round's figure over the ceiling measured in the
 // same round (0 where that ceiling is 0).
 func roundRatios(figures, ceilings []float64) []float64 {
@@ -223,19 +237,22 @@ func (r *Report) WriteTable(w io.Writer) error {
 	rows = [][]string{head}
 	for _, res := range r.Targets[0].Results {
 		row := []string{res.Label, res.Unit, res.Ceiling}
-		var vals []float64
+		var found []Result
 		for _, t := range r.Targets {
 			o, ok := t.Result(res.Key)
 			if !ok {
 				row = append(row, "-", "-")
-				vals = append(vals, 0)
 				continue
 			}
 			row = append(row, fmtValue(o.Value), fmtRatio(o.Ratio))
-			vals = append(vals, o.Value)
+			found = append(found, o)
 		}
 		if two {
-			row = append(row, fmtRatio(ratio(vals[0], vals[1])))
+			cell := fmtRatio(0)
+			if len(found) == 2 {
+				cell = fmtRatio(targetRatio(found[0], found[1]))
+			}
+			row = append(row, cell)
 		}
 		rows = append(rows, row)
 	}
@@ -296,7 +313,7 @@ func roundsNote(n int) string {
 		rounds = "1 round"
 	}
 	return "PUT, GET, hello, push-large, pull-large, manifest-get: medians of " + rounds +
-		"; ratio = median over rounds of figure / mean of the ceilings measured just before and after it (other scenarios: one run, figure/median ceiling)"
+		"; ratio = median over rounds of figure / mean of the ceilings measured just before and after it, and of one registry's figure / the other's in the same round (other scenarios: one run, figure/median ceiling)"
 }
 
 func writeRows(w io.Writer, rows [][]string) error {

@@ -124,14 +124,12 @@ func (r *run) variant(round int) (*image, error) {
 }
 
 // stepPushLarge pushes a fresh variant of the large image in each round,
-// to the ceiling and to every target. When push-large is not measured, one
-// round still pushes the image the other scenarios need, and gives the
-// ceiling server the blobs its GET ceiling serves.
+// to the ceiling and to every target. When push-large is not measured, the
+// image the other scenarios need is pushed once, untimed (placeImage).
 func stepPushLarge(ctx context.Context, r *run) error {
 	o := r.o
-	rounds := 1
-	if o.wants(ScenarioPushLarge) {
-		rounds = o.Rounds
+	if !o.wants(ScenarioPushLarge) {
+		return r.placeImage(ctx)
 	}
 	var img *image
 	prep := func(round int) error {
@@ -152,11 +150,33 @@ func stepPushLarge(ctx context.Context, r *run) error {
 		th, err := push(ctx, t.c, img)
 		return th.MBps(), err
 	}
-	figures, refs, err := r.inRounds(ctx, rounds, prep, ceil, target)
-	if err != nil || !o.wants(ScenarioPushLarge) {
+	figures, refs, err := r.inRounds(ctx, o.Rounds, prep, ceil, target)
+	if err != nil {
 		return err
 	}
 	return r.recordRounds(ScenarioPushLarge, "push-large "+imageLabel(o), "MB/s", figures, refs, ceilPut)
+}
+
+// placeImage pushes one variant of the large image to every target and,
+// when pull-large will fetch it back, to the ceiling server, without
+// measuring: no ceiling PUT figure comes of it.
+func (r *run) placeImage(ctx context.Context) error {
+	img, err := r.variant(0)
+	if err != nil {
+		return err
+	}
+	if r.o.wants(ScenarioPullLarge) {
+		if _, err := r.ceiling.put(ctx, r.data, img); err != nil {
+			return err
+		}
+	}
+	for _, t := range r.targets {
+		t.img = img
+		if _, err := push(ctx, t.c, img); err != nil {
+			return fmt.Errorf("%s: %w", t.report.Name, err)
+		}
+	}
+	return nil
 }
 
 // pullsPerMeasure is how many times one pull-large measurement (ceiling

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -33,6 +34,30 @@ func TestMedian(t *testing.T) {
 			}
 			if !slices.Equal(in, tt.in) {
 				t.Fatalf("median reordered its input: %v", in)
+			}
+		})
+	}
+}
+
+// Two registries measured in rounds compare round by round: a registry that
+// was faster in every round is faster, whatever the medians of its figures.
+func TestTargetRatio(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b Result
+		want float64
+	}{
+		{"one run", Result{Value: 30}, Result{Value: 10}, 3},
+		{"rounds: median of per-round ratios, not of figures",
+			// Medians 2 and 2 (ratio 1); per round 1/3, 2, 1.5.
+			Result{Value: 2, Rounds: []float64{1, 2, 3}}, Result{Value: 2, Rounds: []float64{3, 1, 2}}, 1.5},
+		{"rounds paired in order", Result{Value: 2, Rounds: []float64{1, 2, 4}}, Result{Value: 2, Rounds: []float64{1, 1, 1}}, 2},
+		{"different round counts fall back to the figures", Result{Value: 6, Rounds: []float64{6}}, Result{Value: 3, Rounds: []float64{1, 3}}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := targetRatio(tt.a, tt.b); math.Abs(got-tt.want) > 1e-9 {
+				t.Errorf("targetRatio = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -114,6 +114,23 @@ func TestSmokeAgainstBerth(t *testing.T) {
 		t.Errorf("table without RSS:\n%s", out.String())
 	}
 
+	// pull-large alone: the image is placed untimed, so no PUT ceiling is
+	// reported, and the pull is still measured against its GET ceiling.
+	rep, err = bench.Run(context.Background(), bench.Options{
+		Targets: []bench.Target{{Name: "berth", URL: base, ECR: true}}, Smoke: true, CeilingDir: dir,
+		Scenarios: []string{bench.ScenarioPullLarge},
+	}, io.Discard)
+	if err != nil {
+		t.Fatalf("pull-large alone: %v", err)
+	}
+	if r, ok := rep.Targets[0].Result("pull-large"); !ok || r.Value <= 0 {
+		t.Errorf("pull-large alone: %+v", r)
+	}
+	if _, ok := rep.Targets[0].Result("push-large"); ok || len(rep.Ceilings.Put) != 0 || len(rep.Ceilings.Get) == 0 {
+		t.Errorf("pull-large alone: push-large reported %v, %d PUT and %d GET ceiling samples; want no push-large, no PUT, some GET",
+			ok, len(rep.Ceilings.Put), len(rep.Ceilings.Get))
+	}
+
 	// Without credentials the registry refuses, and so does the run.
 	_, err = bench.Run(context.Background(), bench.Options{URL: base, Smoke: true, CeilingDir: dir,
 		Scenarios: []string{bench.ScenarioPushLarge}}, io.Discard)

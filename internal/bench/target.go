@@ -42,13 +42,12 @@ func (t *targetRun) record(key, label string, value float64, unit string, measur
 // target's figure in round i, in its ceiling's unit, and ceilings[i] the
 // ceiling's figure in the same round.
 func (t *targetRun) recordRounds(key, label, unit string, figures, ceilings []float64, ceiling string) error {
-	hwm, err := peakRSS(t.c.target.ServerPID)
-	if err != nil {
+	m := median(figures)
+	if err := t.record(key, label, m, unit, m, ceiling); err != nil {
 		return err
 	}
-	m := median(figures)
-	t.report.Results = append(t.report.Results, Result{Key: key, Label: label, Value: m, Unit: unit,
-		Measure: m, Ceiling: ceiling, Rounds: figures, Ratios: roundRatios(figures, ceilings), PeakRSSKiB: hwm})
+	res := &t.report.Results[len(t.report.Results)-1]
+	res.Rounds, res.Ratios = figures, roundRatios(figures, ceilings)
 	return nil
 }
 
