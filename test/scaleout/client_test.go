@@ -86,16 +86,9 @@ func (r *reg) must(want int, method, target string, body []byte, hdr map[string]
 		r.t.Fatalf("%s %s: %v", method, target, err)
 	}
 	if resp.StatusCode != want {
-		r.t.Fatalf("%s %s: status %d, want %d: %s", method, target, resp.StatusCode, want, truncate(b))
+		r.t.Fatalf("%s %s: status %d, want %d: %s", method, target, resp.StatusCode, want, harness.Truncate(b, 2048))
 	}
 	return resp, b
-}
-
-func truncate(b []byte) string {
-	if len(b) > 2048 {
-		return string(b[:2048]) + "..."
-	}
-	return string(b)
 }
 
 func sha(b []byte) string {

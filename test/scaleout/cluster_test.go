@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // TestCluster drives three nodes sharing one PostgreSQL database and one S3
@@ -101,7 +103,7 @@ func TestCluster(t *testing.T) {
 					case err != nil:
 						errs[i] = err.Error()
 					case resp.StatusCode != http.StatusCreated:
-						errs[i] = fmt.Sprintf("status %d: %s", resp.StatusCode, truncate(body))
+						errs[i] = fmt.Sprintf("status %d: %s", resp.StatusCode, harness.Truncate(body, 2048))
 					}
 				}()
 			}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // faultStats counts what clients saw during an outage.
@@ -51,7 +53,7 @@ func (r *reg) retrying(st *faultStats, deadline time.Time, want int, method, tar
 		default:
 			ok, why := retryable(resp)
 			if !ok {
-				st.badf("%s %s: %s: %s", method, target, why, truncate(b))
+				st.badf("%s %s: %s: %s", method, target, why, harness.Truncate(b, 2048))
 				return resp, b, false
 			}
 			st.saw(resp.StatusCode)
@@ -189,7 +191,7 @@ func TestFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		if ok, why := retryable(resp); !ok {
-			t.Errorf("manifest push with PostgreSQL down: %s: %s", why, truncate(body))
+			t.Errorf("manifest push with PostgreSQL down: %s: %s", why, harness.Truncate(body, 2048))
 		}
 		if resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("manifest push with PostgreSQL down: %d, want 503 (metadata store unavailable)", resp.StatusCode)
@@ -225,7 +227,7 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("GET blob during the outage: %v", err)
 		}
 		if ok, why := retryable(resp); !ok {
-			t.Errorf("GET blob during the outage: %s: %s", why, truncate(body))
+			t.Errorf("GET blob during the outage: %s: %s", why, harness.Truncate(body, 2048))
 		}
 		data := []byte(randomHex(128 << 10))
 		resp, _, err = r.do(http.MethodPost, a.URL()+"/v2/so/s3/blobs/uploads/", nil, nil)
@@ -239,7 +241,7 @@ func TestFaults(t *testing.T) {
 			}
 		}
 		if ok, why := retryable(resp); !ok {
-			t.Errorf("blob upload during the outage: %s: %s", why, truncate(body))
+			t.Errorf("blob upload during the outage: %s: %s", why, harness.Truncate(body, 2048))
 		}
 		// Bring it back after a few seconds; clients retrying meanwhile get
 		// through once it is up.

@@ -149,7 +149,7 @@ func startS3(dir string) (*s3Server, error) {
 	}
 	s := &s3Server{script: filepath.Join(env.root, "scripts", "s3-test-server.sh"), dir: dir, vars: map[string]string{}}
 	cmd := exec.Command(s.script, "start", dir)
-	cmd.Env = append(os.Environ(), "BERTH_S3_PARENT_PID="+strconv.Itoa(os.Getpid()), "PATH="+goBin()+":"+os.Getenv("PATH"))
+	cmd.Env = append(os.Environ(), "BERTH_S3_PARENT_PID="+strconv.Itoa(os.Getpid()), "PATH="+strings.Join(append(harness.GoBinDirs(), os.Getenv("PATH")), string(os.PathListSeparator)))
 	if !harness.CI() {
 		cmd.Env = append(cmd.Env, "BERTH_S3_NO_INSTALL=1")
 	}
@@ -171,14 +171,6 @@ func startS3(dir string) (*s3Server, error) {
 		return nil, fmt.Errorf("s3-test-server.sh printed no endpoint: %s", out)
 	}
 	return s, nil
-}
-
-func goBin() string {
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "bin")
 }
 
 func (s *s3Server) endpoint() string { return s.vars["AWS_ENDPOINT_URL_S3"] }

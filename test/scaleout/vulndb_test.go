@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
+	"github.com/berth-registry/berth/test/internal/harness"
 )
 
 // The metadata tools run against the cluster's PostgreSQL with only its URL
@@ -26,7 +28,7 @@ func TestMetadataToolsOnPostgres(t *testing.T) {
 	c := newCluster(t, 2)
 	a, b := c.nodes[0], c.nodes[1]
 
-	out := berthTool(t, c, "vulndb", "import", "--metadata", c.dsn, alpineOSVZip(t, "ALPINE-2026-0001", "musl", "1.2.5-r0"))
+	out := berthTool(t, "vulndb", "import", "--metadata", c.dsn, alpineOSVZip(t, "ALPINE-2026-0001", "musl", "1.2.5-r0"))
 	if !strings.Contains(out, "imported 1 records") {
 		t.Fatalf("vulndb import: %s", out)
 	}
@@ -63,22 +65,23 @@ func TestMetadataToolsOnPostgres(t *testing.T) {
 		t.Fatalf("findings = %+v, want the imported record for musl", got)
 	}
 
-	usage := berthTool(t, c, "usage", "--metadata", c.dsn, "--blob-store", c.blobURL, "--log-level", "error")
+	usage := berthTool(t, "usage", "--metadata", c.dsn, "--blob-store", c.blobURL, "--log-level", "error")
 	if !strings.Contains(usage, repo) {
 		t.Fatalf("berth usage does not list %s:\n%s", repo, usage)
 	}
 }
 
-// berthTool runs a berth command with the cluster's S3 credentials in the
-// environment and no master key, and returns its standard output.
-func berthTool(t *testing.T, c *cluster, args ...string) string {
+// berthTool runs a berth command with the S3 server's credentials and
+// nothing of the caller's BERTH_ or AWS_ settings (no master key among
+// them), and returns its standard output.
+func berthTool(t *testing.T, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(env.bin, args...)
-	cmd.Env = append(os.Environ(), env.s3.awsEnv()...)
+	cmd.Env = append(harness.EnvWithout("BERTH_", "AWS_"), env.s3.awsEnv()...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("berth %s: %v\n%s", strings.Join(args[:2], " "), err, stderr.String())
+		t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
 	return stdout.String()
 }

@@ -39,16 +39,16 @@ func BerthBinary(binEnv string, race bool) (bin string, cleanup func(), err erro
 	}
 	cleanup = func() { os.RemoveAll(dir) }
 	bin = filepath.Join(dir, "berth")
-	if err := BuildBerth(bin, race); err != nil {
+	if err := buildBerth(bin, race); err != nil {
 		cleanup()
 		return "", nil, fmt.Errorf("building berth: %w", err)
 	}
 	return bin, cleanup, nil
 }
 
-// BuildBerth compiles ./cmd/berth into out: static (CGO_ENABLED=0) as it
+// buildBerth compiles ./cmd/berth into out: static (CGO_ENABLED=0) as it
 // ships, or with -race, which needs cgo.
-func BuildBerth(out string, race bool) error {
+func buildBerth(out string, race bool) error {
 	root, err := ModuleRoot()
 	if err != nil {
 		return err

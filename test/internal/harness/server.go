@@ -38,8 +38,6 @@ type Options struct {
 	// Env is added to the test's environment less its BERTH_* and AWS_*
 	// variables, so a developer's shell cannot change what is tested.
 	Env []string
-	// DataDir defaults to a fresh temporary directory.
-	DataDir string
 	// AccessKey and SecretKey are the root access key; a fresh pair when
 	// AccessKey is empty.
 	AccessKey, SecretKey string
@@ -75,12 +73,9 @@ func StartServer(t testing.TB, opts Options) *Server {
 		args:      opts.Args,
 		env:       append(EnvWithout("BERTH_", "AWS_"), opts.Env...),
 		logPath:   filepath.Join(t.TempDir(), "berth.log"),
-		DataDir:   opts.DataDir,
+		DataDir:   t.TempDir(),
 		AccessKey: opts.AccessKey,
 		SecretKey: opts.SecretKey,
-	}
-	if s.DataDir == "" {
-		s.DataDir = t.TempDir()
 	}
 	if s.AccessKey == "" {
 		s.AccessKey, s.SecretKey = NewRootKeys()
@@ -131,7 +126,7 @@ func (s *Server) start(addr string) error {
 		a := addr
 		if a == "" || attempt > 0 {
 			var err error
-			if a, err = FreeAddr(); err != nil {
+			if a, err = freeAddr(); err != nil {
 				return err
 			}
 		}
@@ -142,7 +137,7 @@ func (s *Server) start(addr string) error {
 		lastErr = err
 		// Another process may have taken the port between our probe and
 		// berth's listen; only that case is worth another try.
-		if !strings.Contains(s.LogTail(4096), "address already in use") {
+		if !strings.Contains(s.logTail(4096), "address already in use") {
 			return err
 		}
 	}
@@ -179,7 +174,7 @@ func (s *Server) launch(addr string) error {
 	}()
 	if err := s.waitHealthy(exited); err != nil {
 		s.Kill()
-		return fmt.Errorf("%w\nberth log:\n%s", err, s.LogTail(16<<10))
+		return fmt.Errorf("%w\nberth log:\n%s", err, s.logTail(16<<10))
 	}
 	return nil
 }
@@ -284,16 +279,16 @@ func (s *Server) cleanup() {
 	}
 	// The race runtime reports in the log; its exit status alone may be lost
 	// when the process was killed.
-	if s.LogContains("WARNING: DATA RACE") {
+	if s.logContains("WARNING: DATA RACE") {
 		t.Errorf("berth reported a data race (see its log)")
 	}
 	if t.Failed() {
-		t.Logf("berth %s log (%s, last 256 KiB):\n%s", s.Addr(), s.logPath, s.LogTail(256<<10))
+		t.Logf("berth %s log (%s, last 256 KiB):\n%s", s.Addr(), s.logPath, s.logTail(256<<10))
 	}
 }
 
-// LogContains reports whether a line of berth's log contains fragment.
-func (s *Server) LogContains(fragment string) bool {
+// logContains reports whether a line of berth's log contains fragment.
+func (s *Server) logContains(fragment string) bool {
 	f, err := os.Open(s.logPath)
 	if err != nil {
 		return false
@@ -309,8 +304,8 @@ func (s *Server) LogContains(fragment string) bool {
 	return false
 }
 
-// LogTail returns at most the last n bytes of berth's log.
-func (s *Server) LogTail(n int64) string {
+// logTail returns at most the last n bytes of berth's log.
+func (s *Server) logTail(n int64) string {
 	f, err := os.Open(s.logPath)
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)
@@ -328,8 +323,8 @@ func (s *Server) LogTail(n int64) string {
 	return string(b)
 }
 
-// FreeAddr returns a loopback address whose port was free a moment ago.
-func FreeAddr() (string, error) {
+// freeAddr returns a loopback address whose port was free a moment ago.
+func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("finding a free port: %w", err)
