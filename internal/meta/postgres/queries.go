@@ -525,23 +525,23 @@ func (q querier) ManifestParentsInRange(ctx context.Context, repo string, first,
 // grouped runs a query of (digest, value) rows for the digests of repo
 // from first to last and groups the values by digest, in row order.
 func grouped[V ~string](ctx context.Context, q querier, sql, repo string, first, last digest.Digest) (map[digest.Digest][]V, error) {
-	rows, err := q.db.Query(ctx, sql, repo, string(first), string(last))
+	pairs, err := collect(ctx, q.db, scanPair, sql, repo, string(first), string(last))
 	if err != nil {
-		return nil, classify(err)
+		return nil, err
 	}
-	defer rows.Close()
 	out := make(map[digest.Digest][]V)
-	for rows.Next() {
-		var d, v string
-		if err := rows.Scan(&d, &v); err != nil {
-			return nil, classify(err)
-		}
-		out[digest.Digest(d)] = append(out[digest.Digest(d)], V(v))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, classify(err)
+	for _, p := range pairs {
+		out[digest.Digest(p[0])] = append(out[digest.Digest(p[0])], V(p[1]))
 	}
 	return out, nil
+}
+
+func scanPair(row pgx.Row) (*[2]string, error) {
+	var p [2]string
+	if err := row.Scan(&p[0], &p[1]); err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 func scanString(row pgx.Row) (*string, error) {
