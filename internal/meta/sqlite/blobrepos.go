@@ -34,10 +34,7 @@ func blobRepositories(ctx context.Context, db interface {
 }
 
 func (q *querier) BlobRepositories(ctx context.Context, dgst digest.Digest, limit int) ([]string, error) {
-	if q.tx == nil {
-		return nil, errNoConn
-	}
-	return blobRepositories(ctx, q.tx, dgst, limit)
+	return blobRepositories(ctx, q.db, dgst, limit)
 }
 
 // BlobRepositories implements meta.Queries on the read pool.

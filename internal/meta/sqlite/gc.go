@@ -132,10 +132,7 @@ func scanBlobDeletion(s scanner) (*meta.BlobDeletion, error) {
 }
 
 func (g gcq) GetBlobDeletion(ctx context.Context, dgst digest.Digest) (*meta.BlobDeletion, error) {
-	row, err := g.row(ctx, sqlGetBlobDeletion, string(dgst))
-	if err != nil {
-		return nil, fmt.Errorf("get blob deletion %s: %w", dgst, err)
-	}
+	row := g.row(ctx, sqlGetBlobDeletion, string(dgst))
 	d, err := scanBlobDeletion(row)
 	if err != nil {
 		return nil, fmt.Errorf("get blob deletion %s: %w", dgst, classify(err))
@@ -172,10 +169,7 @@ func (g gcq) PruneBlobDeletions(ctx context.Context, finishedBefore time.Time) (
 }
 
 func (g gcq) RepositoryUsage(ctx context.Context, repo string) (*meta.RepositoryUsage, error) {
-	db, err := g.conn()
-	if err != nil {
-		return nil, err
-	}
+	db := g.db
 	u := &meta.RepositoryUsage{Repository: repo}
 	steps := []struct {
 		query string

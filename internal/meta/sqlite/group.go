@@ -184,7 +184,7 @@ func (s *Store) step(tx *sql.Tx, m *member) (res stepResult) {
 		finished = true
 		return stepResult{broken: fmt.Errorf("sqlite: savepoint: %w", err)}
 	}
-	fnErr := m.fn(&querier{st: &s.wst, tx: tx})
+	fnErr := m.fn(&querier{st: &s.wst, tx: tx, db: tx})
 	finished = true
 	if fnErr != nil {
 		res.fnErr = fnErr

@@ -345,10 +345,5 @@ func (x iamSQL) ListIAMGroupMembers(ctx context.Context, group string) ([]string
 
 var _ meta.IAM = iamSQL{}
 
-// iam returns the IAM queries of q (inside a write transaction).
-func (q *querier) iam() (iamSQL, error) {
-	if q.tx == nil {
-		return iamSQL{}, errNoConn
-	}
-	return iamSQL{q.plain()}, nil
-}
+// iam returns the IAM queries of q.
+func (q *querier) iam() iamSQL { return iamSQL{q.plain()} }

@@ -18,11 +18,7 @@ func (s *Store) GetIAMUser(ctx context.Context, name string) (*meta.IAMUser, err
 
 // GetIAMUser implements meta.IAM in the transaction.
 func (q *querier) GetIAMUser(ctx context.Context, name string) (*meta.IAMUser, error) {
-	x, err := q.iam()
-	if err != nil {
-		return nil, err
-	}
-	return x.GetIAMUser(ctx, name)
+	return q.iam().GetIAMUser(ctx, name)
 }
 
 // GetIAMUserByID implements meta.IAM on the read pool.
@@ -32,11 +28,7 @@ func (s *Store) GetIAMUserByID(ctx context.Context, userID string) (*meta.IAMUse
 
 // GetIAMUserByID implements meta.IAM in the transaction.
 func (q *querier) GetIAMUserByID(ctx context.Context, userID string) (*meta.IAMUser, error) {
-	x, err := q.iam()
-	if err != nil {
-		return nil, err
-	}
-	return x.GetIAMUserByID(ctx, userID)
+	return q.iam().GetIAMUserByID(ctx, userID)
 }
 
 // ListIAMUsers implements meta.IAM on the read pool.
@@ -46,11 +38,7 @@ func (s *Store) ListIAMUsers(ctx context.Context, pathPrefix, after string, limi
 
 // ListIAMUsers implements meta.IAM in the transaction.
 func (q *querier) ListIAMUsers(ctx context.Context, pathPrefix, after string, limit int) ([]meta.IAMUser, error) {
-	x, err := q.iam()
-	if err != nil {
-		return nil, err
-	}
-	return x.ListIAMUsers(ctx, pathPrefix, after, limit)
+	return q.iam().ListIAMUsers(ctx, pathPrefix, after, limit)
 }
 
 // GetIAMAccessKey implements meta.IAM on the read pool.
@@ -60,11 +48,7 @@ func (s *Store) GetIAMAccessKey(ctx context.Context, id string) (*meta.IAMAccess
 
 // GetIAMAccessKey implements meta.IAM in the transaction.
 func (q *querier) GetIAMAccessKey(ctx context.Context, id string) (*meta.IAMAccessKey, error) {
-	x, err := q.iam()
-	if err != nil {
-		return nil, err
-	}
-	return x.GetIAMAccessKey(ctx, id)
+	return q.iam().GetIAMAccessKey(ctx, id)
 }
 
 // ListIAMAccessKeys implements meta.IAM on the read pool.
@@ -74,11 +58,7 @@ func (s *Store) ListIAMAccessKeys(ctx context.Context, userName string) ([]meta.
 
 // ListIAMAccessKeys implements meta.IAM in the transaction.
 func (q *querier) ListIAMAccessKeys(ctx context.Context, userName string) ([]meta.IAMAccessKey, error) {
-	x, err := q.iam()
-	if err != nil {
-		return nil, err
-	}
-	return x.ListIAMAccessKeys(ctx, userName)
+	return q.iam().ListIAMAccessKeys(ctx, userName)
 }
 
 // GetIAMInlinePolicy implements meta.IAM on the read pool.
@@ -88,11 +68,7 @@ func (s *Store) GetIAMInlinePolicy(ctx context.Context, kind meta.IAMPolicyOwner
 
 // GetIAMInlinePolicy implements meta.IAM in the transaction.
 func (q *querier) GetIAMInlinePolicy(ctx context.Context, kind meta.IAMPolicyOwner, owner, name string) (*meta.IAMInlinePolicy, error) {
-	x, err := q.iam()
-	if err != nil {
-		return nil, err
-	}
-	return x.GetIAMInlinePolicy(ctx, kind, owner, name)
+	return q.iam().GetIAMInlinePolicy(ctx, kind, owner, name)
 }
 
 // ListIAMInlinePolicies implements meta.IAM on the read pool.
@@ -102,11 +78,7 @@ func (s *Store) ListIAMInlinePolicies(ctx context.Context, kind meta.IAMPolicyOw
 
 // ListIAMInlinePolicies implements meta.IAM in the transaction.
 func (q *querier) ListIAMInlinePolicies(ctx context.Context, kind meta.IAMPolicyOwner, owner string) ([]meta.IAMInlinePolicy, error) {
-	x, err := q.iam()
-	if err != nil {
-		return nil, err
-	}
-	return x.ListIAMInlinePolicies(ctx, kind, owner)
+	return q.iam().ListIAMInlinePolicies(ctx, kind, owner)
 }
 
 // ListIAMAttachedUserPolicies implements meta.IAM on the read pool.
@@ -116,11 +88,7 @@ func (s *Store) ListIAMAttachedUserPolicies(ctx context.Context, user string) ([
 
 // ListIAMAttachedUserPolicies implements meta.IAM in the transaction.
 func (q *querier) ListIAMAttachedUserPolicies(ctx context.Context, user string) ([]string, error) {
-	x, err := q.iam()
-	if err != nil {
-		return nil, err
-	}
-	return x.ListIAMAttachedUserPolicies(ctx, user)
+	return q.iam().ListIAMAttachedUserPolicies(ctx, user)
 }
 
 // GetIAMGroup implements meta.IAM on the read pool.
@@ -130,11 +98,7 @@ func (s *Store) GetIAMGroup(ctx context.Context, name string) (*meta.IAMGroup, e
 
 // GetIAMGroup implements meta.IAM in the transaction.
 func (q *querier) GetIAMGroup(ctx context.Context, name string) (*meta.IAMGroup, error) {
-	x, err := q.iam()
-	if err != nil {
-		return nil, err
-	}
-	return x.GetIAMGroup(ctx, name)
+	return q.iam().GetIAMGroup(ctx, name)
 }
 
 // ListIAMGroupsForUser implements meta.IAM on the read pool.
@@ -144,11 +108,7 @@ func (s *Store) ListIAMGroupsForUser(ctx context.Context, user string) ([]meta.I
 
 // ListIAMGroupsForUser implements meta.IAM in the transaction.
 func (q *querier) ListIAMGroupsForUser(ctx context.Context, user string) ([]meta.IAMGroup, error) {
-	x, err := q.iam()
-	if err != nil {
-		return nil, err
-	}
-	return x.ListIAMGroupsForUser(ctx, user)
+	return q.iam().ListIAMGroupsForUser(ctx, user)
 }
 
 // ListIAMGroupMembers implements meta.IAM on the read pool.
@@ -158,11 +118,7 @@ func (s *Store) ListIAMGroupMembers(ctx context.Context, group string) ([]string
 
 // ListIAMGroupMembers implements meta.IAM in the transaction.
 func (q *querier) ListIAMGroupMembers(ctx context.Context, group string) ([]string, error) {
-	x, err := q.iam()
-	if err != nil {
-		return nil, err
-	}
-	return x.ListIAMGroupMembers(ctx, group)
+	return q.iam().ListIAMGroupMembers(ctx, group)
 }
 
 // CreateIAMUser implements meta.IAM in its own write transaction.
@@ -172,11 +128,7 @@ func (s *Store) CreateIAMUser(ctx context.Context, u *meta.IAMUser) error {
 
 // CreateIAMUser implements meta.IAM in the transaction.
 func (q *querier) CreateIAMUser(ctx context.Context, u *meta.IAMUser) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.CreateIAMUser(ctx, u)
+	return q.iam().CreateIAMUser(ctx, u)
 }
 
 // DeleteIAMUser implements meta.IAM in its own write transaction.
@@ -186,11 +138,7 @@ func (s *Store) DeleteIAMUser(ctx context.Context, name string) error {
 
 // DeleteIAMUser implements meta.IAM in the transaction.
 func (q *querier) DeleteIAMUser(ctx context.Context, name string) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.DeleteIAMUser(ctx, name)
+	return q.iam().DeleteIAMUser(ctx, name)
 }
 
 // CreateIAMAccessKey implements meta.IAM in its own write transaction.
@@ -200,11 +148,7 @@ func (s *Store) CreateIAMAccessKey(ctx context.Context, k *meta.IAMAccessKey) er
 
 // CreateIAMAccessKey implements meta.IAM in the transaction.
 func (q *querier) CreateIAMAccessKey(ctx context.Context, k *meta.IAMAccessKey) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.CreateIAMAccessKey(ctx, k)
+	return q.iam().CreateIAMAccessKey(ctx, k)
 }
 
 // UpdateIAMAccessKeyStatus implements meta.IAM in its own write transaction.
@@ -214,11 +158,7 @@ func (s *Store) UpdateIAMAccessKeyStatus(ctx context.Context, id, status string)
 
 // UpdateIAMAccessKeyStatus implements meta.IAM in the transaction.
 func (q *querier) UpdateIAMAccessKeyStatus(ctx context.Context, id, status string) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.UpdateIAMAccessKeyStatus(ctx, id, status)
+	return q.iam().UpdateIAMAccessKeyStatus(ctx, id, status)
 }
 
 // DeleteIAMAccessKey implements meta.IAM in its own write transaction.
@@ -228,11 +168,7 @@ func (s *Store) DeleteIAMAccessKey(ctx context.Context, id string) error {
 
 // DeleteIAMAccessKey implements meta.IAM in the transaction.
 func (q *querier) DeleteIAMAccessKey(ctx context.Context, id string) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.DeleteIAMAccessKey(ctx, id)
+	return q.iam().DeleteIAMAccessKey(ctx, id)
 }
 
 // PutIAMInlinePolicy implements meta.IAM in its own write transaction.
@@ -242,11 +178,7 @@ func (s *Store) PutIAMInlinePolicy(ctx context.Context, p *meta.IAMInlinePolicy)
 
 // PutIAMInlinePolicy implements meta.IAM in the transaction.
 func (q *querier) PutIAMInlinePolicy(ctx context.Context, p *meta.IAMInlinePolicy) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.PutIAMInlinePolicy(ctx, p)
+	return q.iam().PutIAMInlinePolicy(ctx, p)
 }
 
 // DeleteIAMInlinePolicy implements meta.IAM in its own write transaction.
@@ -256,11 +188,7 @@ func (s *Store) DeleteIAMInlinePolicy(ctx context.Context, kind meta.IAMPolicyOw
 
 // DeleteIAMInlinePolicy implements meta.IAM in the transaction.
 func (q *querier) DeleteIAMInlinePolicy(ctx context.Context, kind meta.IAMPolicyOwner, owner, name string) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.DeleteIAMInlinePolicy(ctx, kind, owner, name)
+	return q.iam().DeleteIAMInlinePolicy(ctx, kind, owner, name)
 }
 
 // AttachIAMUserPolicy implements meta.IAM in its own write transaction.
@@ -270,11 +198,7 @@ func (s *Store) AttachIAMUserPolicy(ctx context.Context, user, policyARN string)
 
 // AttachIAMUserPolicy implements meta.IAM in the transaction.
 func (q *querier) AttachIAMUserPolicy(ctx context.Context, user, policyARN string) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.AttachIAMUserPolicy(ctx, user, policyARN)
+	return q.iam().AttachIAMUserPolicy(ctx, user, policyARN)
 }
 
 // DetachIAMUserPolicy implements meta.IAM in its own write transaction.
@@ -284,11 +208,7 @@ func (s *Store) DetachIAMUserPolicy(ctx context.Context, user, policyARN string)
 
 // DetachIAMUserPolicy implements meta.IAM in the transaction.
 func (q *querier) DetachIAMUserPolicy(ctx context.Context, user, policyARN string) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.DetachIAMUserPolicy(ctx, user, policyARN)
+	return q.iam().DetachIAMUserPolicy(ctx, user, policyARN)
 }
 
 // CreateIAMGroup implements meta.IAM in its own write transaction.
@@ -298,11 +218,7 @@ func (s *Store) CreateIAMGroup(ctx context.Context, g *meta.IAMGroup) error {
 
 // CreateIAMGroup implements meta.IAM in the transaction.
 func (q *querier) CreateIAMGroup(ctx context.Context, g *meta.IAMGroup) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.CreateIAMGroup(ctx, g)
+	return q.iam().CreateIAMGroup(ctx, g)
 }
 
 // DeleteIAMGroup implements meta.IAM in its own write transaction.
@@ -312,11 +228,7 @@ func (s *Store) DeleteIAMGroup(ctx context.Context, name string) error {
 
 // DeleteIAMGroup implements meta.IAM in the transaction.
 func (q *querier) DeleteIAMGroup(ctx context.Context, name string) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.DeleteIAMGroup(ctx, name)
+	return q.iam().DeleteIAMGroup(ctx, name)
 }
 
 // AddIAMUserToGroup implements meta.IAM in its own write transaction.
@@ -326,11 +238,7 @@ func (s *Store) AddIAMUserToGroup(ctx context.Context, group, user string) error
 
 // AddIAMUserToGroup implements meta.IAM in the transaction.
 func (q *querier) AddIAMUserToGroup(ctx context.Context, group, user string) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.AddIAMUserToGroup(ctx, group, user)
+	return q.iam().AddIAMUserToGroup(ctx, group, user)
 }
 
 // RemoveIAMUserFromGroup implements meta.IAM in its own write transaction.
@@ -340,9 +248,5 @@ func (s *Store) RemoveIAMUserFromGroup(ctx context.Context, group, user string) 
 
 // RemoveIAMUserFromGroup implements meta.IAM in the transaction.
 func (q *querier) RemoveIAMUserFromGroup(ctx context.Context, group, user string) error {
-	x, err := q.iam()
-	if err != nil {
-		return err
-	}
-	return x.RemoveIAMUserFromGroup(ctx, group, user)
+	return q.iam().RemoveIAMUserFromGroup(ctx, group, user)
 }

@@ -77,10 +77,7 @@ func scanPolicy(s scanner) (*meta.LifecyclePolicy, error) {
 }
 
 func (l lcq) GetLifecyclePolicy(ctx context.Context, repo string) (*meta.LifecyclePolicy, error) {
-	row, err := l.row(ctx, sqlGetLifecyclePolicy, repo)
-	if err != nil {
-		return nil, err
-	}
+	row := l.row(ctx, sqlGetLifecyclePolicy, repo)
 	p, err := scanPolicy(row)
 	if err != nil {
 		return nil, fmt.Errorf("get lifecycle policy of %s: %w", repo, err)
@@ -143,10 +140,7 @@ func (l lcq) FinishLifecyclePreview(ctx context.Context, p *meta.LifecyclePrevie
 }
 
 func (l lcq) GetLifecyclePreview(ctx context.Context, repo string) (*meta.LifecyclePreview, error) {
-	row, err := l.row(ctx, sqlGetLifecyclePreview, repo)
-	if err != nil {
-		return nil, err
-	}
+	row := l.row(ctx, sqlGetLifecyclePreview, repo)
 	var p meta.LifecyclePreview
 	var started, updated int64
 	if err := row.Scan(&p.Repository, &p.Status, &p.PolicyText, &p.Results, &started, &updated); err != nil {
@@ -177,10 +171,7 @@ func scanImageState(s scanner) (*meta.ImageState, error) {
 }
 
 func (l lcq) GetImageState(ctx context.Context, repo string, dgst digest.Digest) (*meta.ImageState, error) {
-	row, err := l.row(ctx, sqlGetImageState, repo, string(dgst))
-	if err != nil {
-		return nil, err
-	}
+	row := l.row(ctx, sqlGetImageState, repo, string(dgst))
 	st, err := scanImageState(row)
 	if err != nil {
 		return nil, fmt.Errorf("get image state of %s@%s: %w", repo, dgst, err)

@@ -7,7 +7,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/berth-registry/berth/internal/meta"
@@ -20,36 +19,14 @@ type runner interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// errNoConn guards the read-pool querier, which has no handle for plain SQL;
-// Store routes its plain-SQL reads to the read pool itself, so this is
-// unreachable in practice.
-var errNoConn = errors.New("sqlite: plain query outside a transaction")
-
-// plainConn is the read pool or a write transaction; db is nil for the
-// read-pool querier.
+// plainConn is the read pool or a write transaction.
 type plainConn struct{ db runner }
 
-// plain returns the plainConn of q: its transaction, or none outside one
-// (never an interface holding a nil *sql.Tx).
-func (q *querier) plain() plainConn {
-	if q.tx == nil {
-		return plainConn{}
-	}
-	return plainConn{db: q.tx}
-}
-
-func (p plainConn) conn() (runner, error) {
-	if p.db == nil {
-		return nil, errNoConn
-	}
-	return p.db, nil
-}
+// plain returns the plainConn of q: its transaction, or the read pool.
+func (q *querier) plain() plainConn { return plainConn{db: q.db} }
 
 // exec runs query and returns the number of rows it affected.
 func (p plainConn) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	if p.db == nil {
-		return 0, errNoConn
-	}
 	res, err := p.db.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, classify(err)
@@ -73,17 +50,11 @@ func (p plainConn) execOne(ctx context.Context, query string, args ...any) error
 	return nil
 }
 
-func (p plainConn) row(ctx context.Context, query string, args ...any) (*sql.Row, error) {
-	if p.db == nil {
-		return nil, errNoConn
-	}
-	return p.db.QueryRowContext(ctx, query, args...), nil
+func (p plainConn) row(ctx context.Context, query string, args ...any) *sql.Row {
+	return p.db.QueryRowContext(ctx, query, args...)
 }
 
 func (p plainConn) rows(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if p.db == nil {
-		return nil, errNoConn
-	}
 	rows, err := p.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, classify(err)

@@ -171,6 +171,7 @@ func (s *stmts) close() error {
 type querier struct {
 	st *stmts
 	tx *sql.Tx
+	db runner // tx, or the read pool for Store.reads: plain SQL runs here
 }
 
 var _ meta.Queries = (*querier)(nil)

@@ -58,14 +58,11 @@ func (c scq) EnqueueScan(ctx context.Context, repo string, dgst digest.Digest, a
 }
 
 func (c scq) ClaimScan(ctx context.Context, now, leaseUntil time.Time) (*meta.ScanJob, error) {
-	db, err := c.conn()
-	if err != nil {
-		return nil, err
-	}
+	db := c.db
 	var j meta.ScanJob
 	var dg string
 	var enq, lease int64
-	err = db.QueryRowContext(ctx, sqlClaimScan, nanos(now), nanos(leaseUntil)).Scan(&j.Repository, &dg, &enq, &lease, &j.Attempts)
+	err := db.QueryRowContext(ctx, sqlClaimScan, nanos(now), nanos(leaseUntil)).Scan(&j.Repository, &dg, &enq, &lease, &j.Attempts)
 	if err != nil {
 		return nil, fmt.Errorf("claim scan: %w", classify(err))
 	}
@@ -108,10 +105,7 @@ func scanScanResult(row scanner) (*meta.ScanResult, error) {
 }
 
 func (c scq) GetScanResult(ctx context.Context, repo string, dgst digest.Digest) (*meta.ScanResult, error) {
-	db, err := c.conn()
-	if err != nil {
-		return nil, err
-	}
+	db := c.db
 	r, err := scanScanResult(db.QueryRowContext(ctx, sqlGetScanResult, repo, dgst.String()))
 	if err != nil {
 		return nil, fmt.Errorf("get scan result of %s@%s: %w", repo, dgst, err)
@@ -120,10 +114,7 @@ func (c scq) GetScanResult(ctx context.Context, repo string, dgst digest.Digest)
 }
 
 func (c scq) ListScanResults(ctx context.Context, afterRepo string, afterDigest digest.Digest, limit int) ([]meta.ScanResult, error) {
-	db, err := c.conn()
-	if err != nil {
-		return nil, err
-	}
+	db := c.db
 	rows, err := db.QueryContext(ctx, sqlListScanResults, afterRepo, afterDigest.String(), limitArg(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list scan results: %w", classify(err))
@@ -159,10 +150,7 @@ func (c scq) PutVulnerability(ctx context.Context, v *meta.Vulnerability) error 
 }
 
 func (c scq) VulnerabilitiesFor(ctx context.Context, ecosystem, name string) ([]meta.Vulnerability, error) {
-	db, err := c.conn()
-	if err != nil {
-		return nil, err
-	}
+	db := c.db
 	rows, err := db.QueryContext(ctx, sqlVulnsFor, ecosystem, name)
 	if err != nil {
 		return nil, fmt.Errorf("vulnerabilities of %s/%s: %w", ecosystem, name, classify(err))
@@ -185,11 +173,8 @@ func (c scq) VulnerabilitiesFor(ctx context.Context, ecosystem, name string) ([]
 }
 
 func (c scq) AddScanEvent(ctx context.Context, e *meta.ScanEvent) error {
-	db, err := c.conn()
-	if err != nil {
-		return err
-	}
-	err = db.QueryRowContext(ctx, sqlAddScanEvent, e.Repository, e.Digest.String(), e.Status, e.Counts, nanos(e.At)).Scan(&e.ID)
+	db := c.db
+	err := db.QueryRowContext(ctx, sqlAddScanEvent, e.Repository, e.Digest.String(), e.Status, e.Counts, nanos(e.At)).Scan(&e.ID)
 	if err != nil {
 		return fmt.Errorf("add scan event: %w", classify(err))
 	}
@@ -197,10 +182,7 @@ func (c scq) AddScanEvent(ctx context.Context, e *meta.ScanEvent) error {
 }
 
 func (c scq) ListScanEvents(ctx context.Context, afterID int64, limit int) ([]meta.ScanEvent, error) {
-	db, err := c.conn()
-	if err != nil {
-		return nil, err
-	}
+	db := c.db
 	rows, err := db.QueryContext(ctx, sqlListScanEvents, afterID, limitArg(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list scan events: %w", classify(err))

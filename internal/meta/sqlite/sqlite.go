@@ -115,7 +115,7 @@ func (s *Store) init(ctx context.Context, abs string, ms []meta.Migration) error
 	if err := s.rst.prepare(ctx, s.r, true); err != nil {
 		return fmt.Errorf("prepare reader statements: %w", err)
 	}
-	s.reads = querier{st: &s.rst}
+	s.reads = querier{st: &s.rst, db: s.r}
 	return nil
 }
 

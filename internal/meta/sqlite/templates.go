@@ -39,10 +39,7 @@ func (g gcq) CreateCreationTemplate(ctx context.Context, t *meta.CreationTemplat
 }
 
 func (g gcq) GetCreationTemplate(ctx context.Context, prefix string) (*meta.CreationTemplate, error) {
-	row, err := g.row(ctx, sqlGetTemplate, prefix)
-	if err != nil {
-		return nil, fmt.Errorf("get creation template %s: %w", prefix, err)
-	}
+	row := g.row(ctx, sqlGetTemplate, prefix)
 	t, err := scanTemplate(row)
 	if err != nil {
 		return nil, fmt.Errorf("get creation template %s: %w", prefix, classify(err))
