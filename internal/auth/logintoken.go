@@ -30,7 +30,10 @@ const (
 	// caps them at 2048) and a key ID, so real ones are far shorter.
 	maxLoginTokenLen = 8 << 10
 	maxKeyCacheSize  = 4096
-	maxParsedTokens  = 4096 // ~1.5 MiB at most
+	// maxParsedTokens bounds the parsed-header cache: ~1.5 MiB with
+	// typical ARNs, ~20 MiB if every token carried a 2048-byte one. Only
+	// tokens this server minted (valid MACs) get in.
+	maxParsedTokens = 4096
 	// loginTokenContext separates these MACs from any other use of the key.
 	loginTokenContext = "berth-login-token\x00"
 )
@@ -157,7 +160,8 @@ func (t *LoginTokens) VerifyBasicAuth(r *http.Request, user string) (*Principal,
 
 // VerifyLoginToken checks token and returns the principal that owns the
 // minting key. Client failures are *Error with ReasonInvalidLoginToken; any
-// other error is an internal failure of the key lookup.
+// other error is an internal failure of the key lookup. The server verifies
+// through VerifyBasicAuth; this is the entry point for a bare token.
 func (t *LoginTokens) VerifyLoginToken(ctx context.Context, token string) (*Principal, error) {
 	tok, ok := t.claims(token)
 	if !ok {

@@ -178,8 +178,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 	if cfg.PublicURLDerived {
 		locationBase = ""
 	}
-	// One authorizer for the adapter and the redirect in front of it, so
-	// they share its cache of verified Authorization headers.
+	// One authorizer for the adapter and the redirect in front of it (the
+	// cache of verified Authorization headers lives in s.id.Tokens()).
 	v2Auth := v2Authorizer(s.id.Tokens(), cfg.PublicURL, az, cfg.Region)
 	s.v2 = oci.New(s.core, oci.Options{PublicURL: locationBase, Logger: log, Authorize: v2Auth})
 	if st.presign != nil {
