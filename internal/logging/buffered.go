@@ -25,7 +25,7 @@ type BufferedWriter struct {
 	mu   sync.Mutex
 	w    io.Writer
 	buf  *bufio.Writer
-	err  error // the first write error, reported by Close
+	err  error  // the first write error, reported by Close
 	stop func() // stops the flusher, once
 	done chan struct{}
 }
