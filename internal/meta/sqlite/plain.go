@@ -7,9 +7,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
-
-	"github.com/berth-registry/berth/internal/meta"
 )
 
 // runner is what *sql.DB and *sql.Tx have in common.
@@ -27,27 +24,12 @@ func (q *querier) plain() plainConn { return plainConn{db: q.db} }
 
 // exec runs query and returns the number of rows it affected.
 func (p plainConn) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := p.db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return 0, classify(err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("rows affected: %w", err)
-	}
-	return n, nil
+	return affected(p.db.ExecContext(ctx, query, args...))
 }
 
 // execOne runs a statement that must touch exactly one existing row.
 func (p plainConn) execOne(ctx context.Context, query string, args ...any) error {
-	n, err := p.exec(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return meta.ErrNotFound
-	}
-	return nil
+	return exactlyOne(p.exec(ctx, query, args...))
 }
 
 func (p plainConn) row(ctx context.Context, query string, args ...any) *sql.Row {

@@ -201,7 +201,16 @@ func (q *querier) pointCtx(ctx context.Context) (context.Context, error) {
 }
 
 func (q *querier) exec(ctx context.Context, id int, args ...any) (int64, error) {
-	res, err := q.stmt(ctx, id).ExecContext(ctx, args...)
+	return affected(q.stmt(ctx, id).ExecContext(ctx, args...))
+}
+
+// execOne runs a statement that must touch exactly one existing row.
+func (q *querier) execOne(ctx context.Context, id int, args ...any) error {
+	return exactlyOne(q.exec(ctx, id, args...))
+}
+
+// affected is the number of rows a statement's result touched.
+func affected(res sql.Result, err error) (int64, error) {
 	if err != nil {
 		return 0, classify(err)
 	}
@@ -212,16 +221,12 @@ func (q *querier) exec(ctx context.Context, id int, args ...any) (int64, error) 
 	return n, nil
 }
 
-// execOne runs a statement that must touch exactly one existing row.
-func (q *querier) execOne(ctx context.Context, id int, args ...any) error {
-	n, err := q.exec(ctx, id, args...)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
+// exactlyOne is ErrNotFound for a statement that touched no row.
+func exactlyOne(n int64, err error) error {
+	if err == nil && n == 0 {
 		return meta.ErrNotFound
 	}
-	return nil
+	return err
 }
 
 // Timestamps are stored as unix nanoseconds; the zero time is stored as 0 so
