@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -469,24 +468,16 @@ func TestMountNeedsDownloadOnTheSource(t *testing.T) {
 func signedIAMCall(t *testing.T, base, keyID, secret string, form url.Values) (int, string) {
 	t.Helper()
 	body := form.Encode()
-	req, err := http.NewRequest(http.MethodPost, base+"/", strings.NewReader(body))
+	signed, err := http.NewRequest(http.MethodPost, base+"/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	signed.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	sum := sha256.Sum256([]byte(body))
 	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: keyID, SecretAccessKey: secret},
-		req, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
+		signed, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	resp, respBody := do(t, http.MethodPost, base+"/", strings.NewReader(body), signed.Header)
+	return resp.StatusCode, respBody
 }
